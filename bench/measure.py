@@ -1,0 +1,62 @@
+"""Timing and peak-memory measurement for the benchmarks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import psutil
+
+
+@dataclass
+class Measurement:
+    """One measured stage."""
+
+    name: str
+    rows: int = 0
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "rows": self.rows,
+            "seconds": round(self.seconds, 3),
+            "rows_per_second": round(self.rows_per_second),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            **self.extra,
+        }
+
+
+@contextmanager
+def measure(name: str, rows: int = 0) -> Iterator[Measurement]:
+    """Time the block and sample this process's RSS every 5 ms for its peak."""
+    m = Measurement(name, rows)
+    proc = psutil.Process()
+    peak = proc.memory_info().rss
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, proc.memory_info().rss)
+            stop.wait(0.005)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    start = time.perf_counter()
+    try:
+        yield m
+    finally:
+        m.seconds = time.perf_counter() - start
+        stop.set()
+        thread.join()
+        m.peak_rss_mb = peak / 2**20

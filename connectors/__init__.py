@@ -1,0 +1,1 @@
+"""Source connectors: each yields Arrow batches plus the cursor after them."""

@@ -1,0 +1,1 @@
+"""ShareHub core: store, pipeline, registry, certificates, access, API and CLI."""

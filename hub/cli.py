@@ -1,0 +1,128 @@
+"""The ``hub`` command line: store, simulators, demo and ledger."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+
+def _store(args: argparse.Namespace) -> int:
+    from hub.store import embedded
+
+    if args.action == "start":
+        uri = embedded.start()
+        print(f"embedded store running: {uri}")
+    elif args.action == "stop":
+        print("stopped" if embedded.stop() else "not running")
+    elif args.action == "status":
+        st = embedded.status()
+        print(
+            json.dumps(st.__dict__, indent=2)
+            if args.json
+            else (f"running (pid {st.pid}, socket {st.socket_dir})" if st.running else f"stopped ({st.pgdata})")
+        )
+        return 0 if st.running else 3
+    elif args.action == "url":
+        from hub.store.connection import store_uri
+
+        print(store_uri())
+    elif args.action == "migrate":
+        from hub.store.connection import store_uri
+        from hub.store.migrate import migrate
+
+        applied = migrate(store_uri())
+        print("\n".join(applied) if applied else "store is current")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from hub.store import embedded
+    from simulators.ga import population
+
+    admin = embedded.start()
+    uri = embedded.ensure_database(admin, population.DATABASE)
+    if args.action == "generate":
+        manifest = population.create(uri, args.scale, args.seed)
+        print(
+            f"{population.TABLE}: {args.scale:,} persons in database {population.DATABASE}; dirt: "
+            + ", ".join(f"{k} {len(v)}" for k, v in manifest.rows.items())
+        )
+    elif args.action == "day":
+        change = population.apply_day(uri, args.day, args.seed)
+        print(
+            f"{population.TABLE} day {change.day}: births {change.births}, deaths {change.deaths}, "
+            f"moves {change.moves}, corrections {change.corrections}"
+        )
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from hub.demo import print_json, render, run_demo
+
+    report = run_demo(scale=args.scale, seed=args.seed)
+    if args.json:
+        print_json(report)
+    else:
+        render(report)
+    return 0 if all(r["balanced"] for r in report.runs) else 1
+
+
+def _ledger(args: argparse.Namespace) -> int:
+    from hub.store import ledger
+    from hub.store.connection import store_uri
+
+    entries = ledger.entries(store_uri(), source=args.source, limit=args.limit)
+    if args.json:
+        print(json.dumps([e.to_json() for e in entries], ensure_ascii=False, indent=2))
+        return 0
+    for e in entries:
+        print(
+            f"{e.finished_at:%Y-%m-%d %H:%M:%S} {e.batch_id} {e.status} "
+            + " ".join(f"{k}={v}" for k, v in e.counts().items())
+            + ("" if e.balanced else " UNBALANCED")
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``hub``."""
+    parser = argparse.ArgumentParser(prog="hub", description="ShareHub, the city's data-sharing hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    store = sub.add_parser("store", help="manage the shared store (embedded PostgreSQL by default)")
+    store.add_argument("action", choices=["start", "stop", "status", "url", "migrate"])
+    store.add_argument("--json", action="store_true")
+    store.set_defaults(func=_store)
+
+    sim = sub.add_parser("simulate", help="department simulators")
+    sim.add_argument("action", choices=["generate", "day"])
+    sim.add_argument("--scale", type=int, default=5000, help="persons to generate")
+    sim.add_argument("--seed", type=int, default=640100)
+    sim.add_argument("--day", type=int, default=1, help="which day of changes to apply")
+    sim.set_defaults(func=_simulate)
+
+    demo = sub.add_parser("demo", help="run the main job end to end on the embedded store")
+    demo.add_argument("--scale", type=int, default=5000, help="persons in the demo city")
+    demo.add_argument("--seed", type=int, default=640100)
+    demo.add_argument("--json", action="store_true", help="print one JSON object")
+    demo.set_defaults(func=_demo)
+
+    led = sub.add_parser("ledger", help="recent batches and their counts")
+    led.add_argument("--source")
+    led.add_argument("--limit", type=int, default=20)
+    led.add_argument("--json", action="store_true")
+    led.set_defaults(func=_ledger)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``hub``."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    return func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

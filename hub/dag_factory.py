@@ -1,0 +1,77 @@
+"""Builds the Airflow DAGs from the source registry (wiring only; the work is in :mod:`hub.pipeline`).
+
+Heavy modules (pyarrow, ADBC, Great Expectations) are imported inside the task functions, so
+parsing a DAG file costs only Airflow and the registry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import DAG, Asset, task
+
+from hub.registry import SourceSpec
+
+OWNER = "sharehub-data-engineering"
+START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+DEFAULT_ARGS = {
+    "owner": OWNER,
+    "retries": 3,
+    "retry_delay": dt.timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": dt.timedelta(minutes=30),
+}
+
+
+def table_asset(qualified_name: str) -> Asset:
+    """The Airflow Asset of a shared-store table (``postgres://hub-store:5432/sharehub/<schema>/<table>``)."""
+    schema, _, table = qualified_name.partition(".")
+    return Asset(name=qualified_name, uri=f"postgres://hub-store:5432/sharehub/{schema}/{table}")
+
+
+def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
+    """The ingest DAG of one source: ``ingest`` (extract → map → validate → load), then ``verify_ledger``.
+
+    Args:
+        spec: The registry entry.
+        module_doc: The DAG file's docstring, shown with the source's own description as ``doc_md``.
+    """
+    doc = (
+        f"{module_doc.strip()}\n\n## {spec.title}\n\n{spec.description}\n\n"
+        f"- connection: `{spec.conn_id}`\n- target: `{spec.table}`\n- schedule: `{spec.schedule}`\n"
+    )
+    with DAG(
+        dag_id=spec.dag_id,
+        schedule=spec.schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        doc_md=doc,
+        tags=["sharehub", "ingest", spec.department],
+    ) as dag:
+
+        @task(task_id="ingest", outlets=[table_asset(spec.table)])
+        def ingest(run_id: str | None = None) -> dict:
+            """Extract, map, validate and load one batch; returns the ledger counts."""
+            from hub.pipeline import run_ingest
+
+            assert run_id is not None
+            entry = run_ingest(spec, run_id)
+            return {"batch_id": entry.batch_id, **entry.counts()}
+
+        @task(task_id="verify_ledger")
+        def verify_ledger(summary: dict) -> dict:
+            """Re-read the batch's ledger row and fail unless rows in equal rows accounted for."""
+            from hub.store import ledger
+            from hub.store.connection import store_uri
+
+            entry = ledger.get(store_uri(), summary["batch_id"])
+            if entry is None or entry.status != "succeeded":
+                raise RuntimeError(f"source {spec.name}: batch {summary['batch_id']} has no succeeded ledger row")
+            if not entry.balanced:
+                raise RuntimeError(f"source {spec.name}: batch {entry.batch_id} does not balance: {entry.counts()}")
+            return entry.counts()
+
+        verify_ledger(ingest())
+    return dag

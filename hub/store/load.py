@@ -1,0 +1,238 @@
+"""Bulk load: COPY into staging, MERGE into the shared table, ledger and cursor, one transaction.
+
+A :class:`LoadTransaction` owns one ADBC connection to the store and one transaction. Batches
+are COPYed (ADBC bulk ingest) into temporary staging tables as they are extracted; at the
+end a single MERGE writes only new or changed rows, the quarantine rows are inserted, the
+ledger row is written and the cursor moves, and everything commits together. A crash
+anywhere before the commit leaves nothing behind: temporary tables vanish with the session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from hub.store.ledger import dumps
+from schemas.model import Table, staging_table_sql
+
+STAGING = "stg_rows"
+STAGING_QUARANTINE = "stg_quarantine"
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("record_ref", pa.string()),
+        ("rule", pa.string()),
+        ("field", pa.string()),
+        ("message", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """What the MERGE did with the staged rows."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+    superseded: int
+
+
+def _hash_expression(table: Table, alias: str) -> str:
+    """md5 over the business columns except the version column (a new timestamp alone is no change)."""
+    cols = [f"{alias}.{c}" for c in table.business_columns if c != table.order_by]
+    return f"md5(ROW({', '.join(cols)})::text)"
+
+
+def merge_sql(table: Table) -> str:
+    """The MERGE of staging into ``table``: insert new keys, update changed and not older rows.
+
+    Parameters: ``$1`` source system, ``$2`` batch id. Returns one row: inserted, updated, distinct staged.
+    """
+    key = ", ".join(table.key)
+    on = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
+    cols = table.business_columns
+    set_cols = ", ".join(f"{c} = s.{c}" for c in cols if c not in table.key)
+    insert_cols = ", ".join((*cols, "source_system", "batch_id", "loaded_at", "record_hash"))
+    insert_vals = ", ".join((*(f"s.{c}" for c in cols), "$1", "$2", "now()", "s.record_hash"))
+    order = table.order_by
+    return f"""
+WITH src AS (
+    SELECT DISTINCT ON ({key}) s.*, {_hash_expression(table, "s")} AS record_hash
+    FROM {STAGING} s
+    ORDER BY {key}, s.{order} DESC, s._ref DESC
+), merged AS (
+    MERGE INTO {table.qualified_name} t
+    USING src s ON {on}
+    WHEN MATCHED AND t.record_hash IS DISTINCT FROM s.record_hash AND s.{order} >= t.{order} THEN
+        UPDATE SET {set_cols}, source_system = $1, batch_id = $2, loaded_at = now(), record_hash = s.record_hash
+    WHEN NOT MATCHED THEN
+        INSERT ({insert_cols}) VALUES ({insert_vals})
+    RETURNING merge_action() AS action
+)
+SELECT count(*) FILTER (WHERE action = 'INSERT'),
+       count(*) FILTER (WHERE action = 'UPDATE'),
+       (SELECT count(*) FROM src)
+FROM merged"""
+
+
+def superseded_sql(table: Table) -> str:
+    """Quarantine (status ``superseded``) every staged row beaten by a newer version of its key in the same batch.
+
+    Parameters: ``$1`` source, ``$2`` batch id.
+    """
+    key = ", ".join(table.key)
+    order = table.order_by
+    return f"""
+INSERT INTO quarantine.record (source, batch_id, target_table, record_ref, rule, field, message, raw, status)
+SELECT $1, $2, '{table.qualified_name}', s._ref, 'key.superseded_in_batch', '{table.key[0]}',
+       'a newer version of the same key arrived in the same batch and was loaded instead',
+       to_jsonb(s) - '_ref' - '_rank', 'superseded'
+FROM (SELECT s.*, row_number() OVER (PARTITION BY {key} ORDER BY s.{order} DESC, s._ref DESC) AS _rank
+      FROM {STAGING} s) s
+WHERE s._rank > 1
+ON CONFLICT (batch_id, record_ref) DO NOTHING"""
+
+
+class LoadTransaction:
+    """One source batch's load, from staging to commit.
+
+    Use as a context manager: leaving the block without :meth:`commit` rolls everything back.
+    """
+
+    def __init__(self, uri: str, table: Table, *, source: str, batch_id: str) -> None:
+        import adbc_driver_postgresql.dbapi as adbc
+
+        self.table = table
+        self.source = source
+        self.batch_id = batch_id
+        self._conn = adbc.connect(uri)
+        self._cur = self._conn.cursor()
+        self.staged = 0
+        self.quarantined = 0
+        self._execute("SET LOCAL timezone = 'UTC'")
+        self._execute("SET LOCAL datestyle = 'ISO, YMD'")
+        self._execute("SELECT pg_advisory_xact_lock(hashtext($1))", ("ingest:" + source,))
+        self._execute(staging_table_sql(table, STAGING))
+        self._execute(
+            f"CREATE TEMP TABLE {STAGING_QUARANTINE} (record_ref text, rule text, field text, message text, "
+            "raw text) ON COMMIT DROP"
+        )
+
+    def __enter__(self) -> LoadTransaction:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Roll back whatever was not committed and close the connection."""
+        try:
+            self._conn.rollback()
+        finally:
+            self._cur.close()
+            self._conn.close()
+
+    def _execute(self, sql: str, params: tuple[Any, ...] | None = None) -> None:
+        self._cur.execute(sql, parameters=params)
+
+    def _fetchone(self, sql: str, params: tuple[Any, ...] | None = None) -> tuple[Any, ...] | None:
+        self._cur.execute(sql, parameters=params)
+        return self._cur.fetchone()
+
+    def prior(self) -> tuple[str, Any, Any] | None:
+        """The ledger status and cursor window of this batch if it ran before (a repeated run)."""
+        row = self._fetchone(
+            "SELECT status, cursor_from::text, cursor_to::text FROM hub.ledger WHERE batch_id = $1", (self.batch_id,)
+        )
+        return row  # type: ignore[return-value]
+
+    def committed_cursor(self) -> str | None:
+        """The source's committed cursor as JSON text, read inside this transaction (after the lock)."""
+        row = self._fetchone("SELECT value::text FROM hub.cursor WHERE source = $1", (self.source,))
+        return row[0] if row else None
+
+    def stage(self, rows: pa.Table) -> None:
+        """COPY mapped, valid rows (business columns plus ``_ref``) into staging."""
+        if rows.num_rows:
+            self._cur.adbc_ingest(STAGING, rows, mode="append", temporary=True)
+            self.staged += rows.num_rows
+
+    def stage_quarantine(self, rows: pa.Table) -> None:
+        """COPY rejected rows (see :data:`QUARANTINE_SCHEMA`) into quarantine staging."""
+        if rows.num_rows:
+            self._cur.adbc_ingest(STAGING_QUARANTINE, rows, mode="append", temporary=True)
+            self.quarantined += rows.num_rows
+
+    def merge(self) -> MergeCounts:
+        """Merge staging into the shared table and quarantine superseded duplicates."""
+        self._execute(f"ANALYZE {STAGING}")
+        row = self._fetchone(merge_sql(self.table), (self.source, self.batch_id))
+        assert row is not None
+        inserted, updated, distinct = (int(v) for v in row)
+        self._execute(superseded_sql(self.table), (self.source, self.batch_id))
+        return MergeCounts(inserted, updated, distinct - inserted - updated, self.staged - distinct)
+
+    def flush_quarantine(self) -> None:
+        """Move quarantine staging into ``quarantine.record`` (a repeated run adds nothing twice)."""
+        self._execute(
+            "INSERT INTO quarantine.record (source, batch_id, target_table, record_ref, rule, field, message, raw) "
+            "SELECT $1, $2, $3, CASE WHEN q.n > 1 THEN q.record_ref || '#' || q.n ELSE q.record_ref END, "
+            "q.rule, q.field, q.message, q.raw::jsonb "
+            "FROM (SELECT *, row_number() OVER (PARTITION BY record_ref ORDER BY raw) AS n "
+            f"FROM {STAGING_QUARANTINE}) q "
+            "ON CONFLICT (batch_id, record_ref) DO NOTHING",
+            (self.source, self.batch_id, self.table.qualified_name),
+        )
+
+    def finish(
+        self,
+        *,
+        run_id: str,
+        started_at: Any,
+        extracted: int,
+        counts: dict[str, int],
+        cursor_from: Any,
+        cursor_to: Any,
+        move_cursor: bool,
+        drift: list[str],
+        rule_counts: dict[str, int],
+    ) -> None:
+        """Write the ledger row and (for a new run) the cursor, then commit."""
+        self._execute(
+            "INSERT INTO hub.ledger (batch_id, source, run_id, target_table, status, extracted, inserted, updated, "
+            "unchanged, quarantined, cursor_from, cursor_to, drift_columns, rule_counts, started_at, error) "
+            "VALUES ($1, $2, $3, $4, 'succeeded', $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, "
+            "string_to_array($12, ','), $13::jsonb, $14::timestamptz, NULL) "
+            "ON CONFLICT (batch_id) DO UPDATE SET status = 'succeeded', extracted = excluded.extracted, "
+            "inserted = excluded.inserted, updated = excluded.updated, unchanged = excluded.unchanged, "
+            "quarantined = excluded.quarantined, cursor_from = excluded.cursor_from, cursor_to = excluded.cursor_to, "
+            "drift_columns = excluded.drift_columns, rule_counts = excluded.rule_counts, "
+            "attempts = hub.ledger.attempts + 1, finished_at = now(), error = NULL",
+            (
+                self.batch_id,
+                self.source,
+                run_id,
+                self.table.qualified_name,
+                extracted,
+                counts["inserted"],
+                counts["updated"],
+                counts["unchanged"],
+                counts["quarantined"],
+                dumps(cursor_from) if cursor_from is not None else None,
+                dumps(cursor_to) if cursor_to is not None else None,
+                ",".join(drift) if drift else "",
+                dumps(rule_counts),
+                started_at.isoformat(),
+            ),
+        )
+        if move_cursor and cursor_to is not None:
+            self._execute(
+                "INSERT INTO hub.cursor (source, value, batch_id) VALUES ($1, $2::jsonb, $3) "
+                "ON CONFLICT (source) DO UPDATE SET value = excluded.value, batch_id = excluded.batch_id, "
+                "updated_at = now()",
+                (self.source, dumps(cursor_to), self.batch_id),
+            )
+        self._conn.commit()

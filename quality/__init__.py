@@ -1,0 +1,1 @@
+"""Data quality: vectorised row rules, batch expectations, quarantine and reports."""

@@ -1,0 +1,91 @@
+"""How a source's records become rows of a standard table.
+
+A :class:`Mapping` is declared once per source next to the table it feeds. It names the
+source columns it expects (so a missing column fails the batch and an unexpected one is
+reported as drift), documents which source column feeds which field, and transforms a raw
+Arrow table into the table's declared Arrow schema, vectorised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from schemas.model import Table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from quality.rules import Failure
+
+
+@dataclass(frozen=True)
+class MappedBatch:
+    """A raw batch after mapping.
+
+    Attributes:
+        data: Rows in the standard table's Arrow schema, one per raw row, in the same order.
+        refs: A locator per row naming the source record (key and version), for quarantine.
+        failures: Problems found while mapping (e.g. an unparseable date), as rule failures.
+    """
+
+    data: pa.Table
+    refs: pa.Array
+    failures: tuple[Failure, ...]
+
+
+class SchemaDriftError(ValueError):
+    """A declared source column is missing from a batch: nothing of that batch may load."""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A source-to-standard-table mapping.
+
+    Attributes:
+        source: The source registry name.
+        table: The standard table it feeds.
+        source_columns: Column names the source is specified to deliver.
+        field_sources: For each target field, the source column(s) it comes from (documentation
+            and lineage; the transform is the executable truth).
+        transform: Vectorised function from a raw Arrow table to a :class:`MappedBatch`.
+    """
+
+    source: str
+    table: Table
+    source_columns: tuple[str, ...]
+    field_sources: dict[str, str]
+    transform: Callable[[pa.Table], MappedBatch]
+
+    def check_columns(self, raw: pa.Table) -> tuple[str, ...]:
+        """Compare a raw batch's columns with the declared ones.
+
+        Returns:
+            Columns present but not declared (drift to record and report).
+
+        Raises:
+            SchemaDriftError: if a declared column is missing.
+        """
+        present = set(raw.column_names)
+        missing = [c for c in self.source_columns if c not in present]
+        if missing:
+            raise SchemaDriftError(
+                f"source {self.source}: declared column(s) {', '.join(missing)} missing from the batch; "
+                "nothing from this batch was loaded"
+            )
+        return tuple(c for c in raw.column_names if c not in self.source_columns)
+
+    def apply(self, raw: pa.Table) -> MappedBatch:
+        """Map a raw batch, checking its columns first and the result's schema after."""
+        from schemas.model import arrow_schema
+
+        self.check_columns(raw)
+        mapped = self.transform(raw)
+        expected = arrow_schema(self.table)
+        if not mapped.data.schema.equals(expected, check_metadata=False):
+            raise TypeError(
+                f"mapping {self.source} -> {self.table.qualified_name} produced {mapped.data.schema}, "
+                f"declared {expected}"
+            )
+        return mapped

@@ -1,0 +1,1 @@
+"""Source-to-standard-table mappings, one module per source."""

@@ -1,0 +1,89 @@
+"""公安 ``T_RK_JBXX`` (人口基本信息) → ``shared.population``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from quality import identity, text
+from quality.rules import Failure
+from schemas.codes import PERSON_STATUS_FROM_RYZT
+from schemas.mapping import MappedBatch, Mapping
+from schemas.model import arrow_schema
+from schemas.tables.population import POPULATION
+
+SOURCE_COLUMNS = ("GMSFHM", "XM", "XB", "MZ", "CSRQ", "HJDZ_XZQHDM", "HJDZ_XZ", "LXDH", "RYZT", "GXSJ")
+SOURCE_TIMEZONE = "Asia/Shanghai"
+
+
+def code_map(values: pa.Array | pa.ChunkedArray, table: dict[str, str]) -> pa.Array:
+    """Translate source codes through ``table``; an unknown code becomes null."""
+    keys = pa.array(list(table))
+    index = pc.index_in(text.clean_code(values), value_set=keys)
+    return pc.take(pa.array(list(table.values())), index)
+
+
+def local_timestamps(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Source timestamps without zone, in Asia/Shanghai, as zone-aware timestamps."""
+    values = pc.cast(values, pa.timestamp("us"))
+    return pc.assume_timezone(values, timezone=SOURCE_TIMEZONE, ambiguous="earliest", nonexistent="earliest")
+
+
+def transform(raw: pa.Table) -> MappedBatch:
+    """Map a raw ``T_RK_JBXX`` batch to ``shared.population`` columns."""
+    id_number, legacy = identity.normalize(raw["GMSFHM"])
+    csrq = text.clean_code(raw["CSRQ"])
+    birth_ts = pc.strptime(csrq, format="%Y%m%d", unit="s", error_is_null=True)
+    birth_date = pc.cast(birth_ts, pa.date32())
+    unparseable = pc.fill_null(pc.and_(pc.is_valid(csrq), pc.is_null(birth_date)), False).to_numpy(zero_copy_only=False)
+    status = code_map(raw["RYZT"], PERSON_STATUS_FROM_RYZT)
+    unknown_status = pc.fill_null(pc.and_(pc.is_valid(raw["RYZT"]), pc.is_null(status)), False).to_numpy(
+        zero_copy_only=False
+    )
+    updated = local_timestamps(raw["GXSJ"])
+    flags = pa.array(np.where(legacy, "legacy_id_upgraded", None), pa.string())
+    columns = {
+        "id_number": id_number,
+        "name": text.clean_name(raw["XM"]),
+        "gender": text.clean_code(raw["XB"]),
+        "ethnicity": text.clean_code(raw["MZ"]),
+        "birth_date": birth_date,
+        "region_code": text.clean_code(raw["HJDZ_XZQHDM"]),
+        "address": text.clean_text(raw["HJDZ_XZ"]),
+        "phone": text.clean_code(raw["LXDH"]),
+        "status": status,
+        "source_updated_at": updated,
+        "quality_flags": flags,
+    }
+    schema = arrow_schema(POPULATION)
+    data = pa.Table.from_arrays([pc.cast(columns[f.name], f.type) for f in schema], schema=schema.remove_metadata())
+    refs = pc.binary_join_element_wise(
+        pc.fill_null(pc.cast(raw["GMSFHM"], pa.string()), ""), pc.strftime(raw["GXSJ"], format="%Y-%m-%dT%H:%M:%S"), "@"
+    )
+    failures = (
+        Failure("birth_date.invalid", "birth_date", "CSRQ is not a real YYYYMMDD date", unparseable),
+        Failure("status.code_table", "status", "RYZT is not one of 0, 1, 2, 3", unknown_status),
+    )
+    return MappedBatch(data=data, refs=refs, failures=failures)
+
+
+MAPPING = Mapping(
+    source="ga_population",
+    table=POPULATION,
+    source_columns=SOURCE_COLUMNS,
+    field_sources={
+        "id_number": "GMSFHM",
+        "name": "XM",
+        "gender": "XB",
+        "ethnicity": "MZ",
+        "birth_date": "CSRQ",
+        "region_code": "HJDZ_XZQHDM",
+        "address": "HJDZ_XZ",
+        "phone": "LXDH",
+        "status": "RYZT",
+        "source_updated_at": "GXSJ",
+        "quality_flags": "GMSFHM (legacy 15-digit upgrade)",
+    },
+    transform=transform,
+)

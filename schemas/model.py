@@ -1,0 +1,244 @@
+"""The declaration language for standard shared tables.
+
+A :class:`Table` lists its :class:`Field` objects once. Everything else (PostgreSQL DDL, the
+Arrow schema, the catalogue entry, quality rules) is derived from it, so a column is added in
+exactly one place. This module must stay cheap to import: DAG files read the registry at parse
+time, so pyarrow is imported only inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class DataType(StrEnum):
+    """Logical column types, each with one PostgreSQL and one Arrow spelling."""
+
+    TEXT = "text"
+    DATE = "date"
+    TIMESTAMP = "timestamptz"
+    DECIMAL = "numeric"
+    INTEGER = "bigint"
+    BOOLEAN = "boolean"
+
+
+class PersonalClass(StrEnum):
+    """Personal-data class of a field, which drives masking and logging rules."""
+
+    NONE = "none"
+    IDENTIFIER = "identifier"  # identity number
+    NAME = "name"
+    ADDRESS = "address"
+    PHONE = "phone"
+    OTHER = "other"
+
+
+class Sharing(StrEnum):
+    """Sharing attribute (共享属性) under 国发〔2016〕51号."""
+
+    UNCONDITIONAL = "unconditional"  # 无条件共享
+    CONDITIONAL = "conditional"  # 有条件共享
+    NOT_SHARED = "not_shared"  # 不予共享
+
+
+@dataclass(frozen=True)
+class CodeTable:
+    """A closed code set (a national standard or a documented enum).
+
+    Attributes:
+        name: Short identifier, e.g. ``gb_t_2261_1``.
+        title: What the codes are, in the standard's words.
+        codes: Mapping of stored code to its meaning.
+    """
+
+    name: str
+    title: str
+    codes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a standard shared table.
+
+    Attributes:
+        name: Column name in the shared store.
+        type: Logical type.
+        title: Chinese name as it appears in the catalogue (信息项名称).
+        nullable: Whether the column may be null.
+        key: Part of the business key.
+        personal: Personal-data class, for masking and logging.
+        sharing: Field-level sharing attribute (a not-shared field is never exposed).
+        codes: Code table the values must come from, if any.
+        rules: Names of row rules in :mod:`quality.rules` that apply to this column.
+        precision: Precision and scale for decimals.
+        description: One line for the catalogue and API docs.
+    """
+
+    name: str
+    type: DataType
+    title: str
+    nullable: bool = True
+    key: bool = False
+    personal: PersonalClass = PersonalClass.NONE
+    sharing: Sharing = Sharing.UNCONDITIONAL
+    codes: CodeTable | None = None
+    rules: tuple[str, ...] = ()
+    precision: tuple[int, int] = (18, 4)
+    description: str = ""
+
+    @property
+    def sql_type(self) -> str:
+        """The PostgreSQL type of this column."""
+        if self.type is DataType.DECIMAL:
+            return f"numeric({self.precision[0]},{self.precision[1]})"
+        return str(self.type)
+
+
+LINEAGE_FIELDS: tuple[Field, ...] = (
+    Field("source_system", DataType.TEXT, "来源系统", nullable=False, description="Source registry name"),
+    Field("batch_id", DataType.TEXT, "批次标识", nullable=False, description="Ledger batch that wrote it"),
+    Field("loaded_at", DataType.TIMESTAMP, "入库时间", nullable=False, description="When the hub wrote it"),
+    Field("record_hash", DataType.TEXT, "记录摘要", nullable=False, description="Hash of the business columns"),
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A standard shared table (a resource in the 政务信息资源目录).
+
+    Attributes:
+        schema: PostgreSQL schema, normally ``shared``.
+        name: Table name.
+        code: Catalogue resource code.
+        title: Chinese resource name.
+        provider: Providing department code (e.g. ``GA``).
+        summary: Catalogue summary (摘要).
+        fields: Business columns in order; lineage columns are appended automatically.
+        sharing: Resource-level sharing attribute.
+        update_cycle: How often it is refreshed (更新周期).
+        order_by: Column that decides which of two versions of a key is newer.
+    """
+
+    schema: str
+    name: str
+    code: str
+    title: str
+    provider: str
+    summary: str
+    fields: tuple[Field, ...]
+    sharing: Sharing = Sharing.UNCONDITIONAL
+    update_cycle: str = "hourly"
+    order_by: str = "source_updated_at"
+
+    @property
+    def qualified_name(self) -> str:
+        """``schema.name``."""
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Names of the business-key columns."""
+        return tuple(f.name for f in self.fields if f.key)
+
+    @property
+    def business_columns(self) -> tuple[str, ...]:
+        """Names of the declared (non-lineage) columns."""
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def all_fields(self) -> tuple[Field, ...]:
+        """Declared columns followed by the lineage columns."""
+        return self.fields + LINEAGE_FIELDS
+
+    def field(self, name: str) -> Field:
+        """Return the declared field called ``name``.
+
+        Raises:
+            KeyError: if the table has no such field.
+        """
+        for f in self.all_fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.qualified_name} has no field {name!r}")
+
+
+def create_table_sql(table: Table) -> str:
+    """Generate ``CREATE TABLE IF NOT EXISTS`` for a declared table.
+
+    Code-table columns get a CHECK constraint listing their codes, so the store itself
+    refuses a value outside the standard.
+    """
+    lines = []
+    for f in table.all_fields:
+        line = f"    {f.name} {f.sql_type}"
+        if not f.nullable or f.key:
+            line += " NOT NULL"
+        if f.codes is not None:
+            allowed = ", ".join(f"'{c}'" for c in f.codes.codes)
+            line += f" CHECK ({f.name} IN ({allowed}))"
+        lines.append(line)
+    lines.append(f"    PRIMARY KEY ({', '.join(table.key)})")
+    body = ",\n".join(lines)
+    return f"CREATE TABLE IF NOT EXISTS {table.qualified_name} (\n{body}\n)"
+
+
+def comment_sql(table: Table) -> list[str]:
+    """Generate COMMENT statements carrying the catalogue titles into the store."""
+    stmts = [f"COMMENT ON TABLE {table.qualified_name} IS {_quote(table.title + ': ' + table.summary)}"]
+    for f in table.all_fields:
+        text = f.title + (f" — {f.description}" if f.description else "")
+        stmts.append(f"COMMENT ON COLUMN {table.qualified_name}.{f.name} IS {_quote(text)}")
+    return stmts
+
+
+def staging_table_sql(table: Table, staging_name: str) -> str:
+    """Generate a temporary staging table for ``table``: business columns plus the record locator."""
+    cols = ",\n".join(f"    {f.name} {f.sql_type}" for f in table.fields)
+    return f"CREATE TEMP TABLE {staging_name} (\n{cols},\n    _ref text NOT NULL\n) ON COMMIT DROP"
+
+
+def arrow_schema(table: Table) -> pa.Schema:
+    """The Arrow schema of a table's business columns, as the mapping must produce them."""
+    import pyarrow as pa
+
+    def arrow_type(f: Field) -> pa.DataType:
+        match f.type:
+            case DataType.TEXT:
+                return pa.string()
+            case DataType.DATE:
+                return pa.date32()
+            case DataType.TIMESTAMP:
+                return pa.timestamp("us", tz="Asia/Shanghai")
+            case DataType.DECIMAL:
+                return pa.decimal128(*f.precision)
+            case DataType.INTEGER:
+                return pa.int64()
+            case DataType.BOOLEAN:
+                return pa.bool_()
+        raise ValueError(f"no Arrow type for {f.type}")
+
+    return pa.schema([pa.field(f.name, arrow_type(f), nullable=f.nullable and not f.key) for f in table.fields])
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+__all__ = [
+    "LINEAGE_FIELDS",
+    "CodeTable",
+    "DataType",
+    "Field",
+    "PersonalClass",
+    "Sharing",
+    "Table",
+    "arrow_schema",
+    "comment_sql",
+    "create_table_sql",
+    "staging_table_sql",
+]

@@ -1,0 +1,44 @@
+"""``shared.population`` (人口基础信息), the city's population base resource."""
+
+from __future__ import annotations
+
+from schemas.codes import ETHNICITY, GENDER, PERSON_STATUS
+from schemas.model import DataType, Field, PersonalClass, Sharing, Table
+
+POPULATION = Table(
+    schema="shared",
+    name="population",
+    code="640100-GA-0001",
+    title="人口基础信息",
+    provider="GA",
+    summary="Residents registered with the 公安 population registry, one row per person.",
+    update_cycle="hourly",
+    sharing=Sharing.UNCONDITIONAL,
+    fields=(
+        Field(
+            "id_number",
+            DataType.TEXT,
+            "公民身份号码",
+            nullable=False,
+            key=True,
+            personal=PersonalClass.IDENTIFIER,
+            rules=("gb11643",),
+            description="18 characters, upper-case, half-width (GB 11643-1999)",
+        ),
+        Field("name", DataType.TEXT, "姓名", nullable=False, personal=PersonalClass.NAME, rules=("required",)),
+        Field("gender", DataType.TEXT, "性别", nullable=False, codes=GENDER, rules=("code_table",)),
+        Field("ethnicity", DataType.TEXT, "民族", codes=ETHNICITY, rules=("code_table",)),
+        Field("birth_date", DataType.DATE, "出生日期", nullable=False, rules=("date_not_future",)),
+        Field("region_code", DataType.TEXT, "户籍地行政区划代码", nullable=False, rules=("gb_t_2260",)),
+        Field("address", DataType.TEXT, "户籍地详细地址", personal=PersonalClass.ADDRESS),
+        Field("phone", DataType.TEXT, "联系电话", personal=PersonalClass.PHONE, sharing=Sharing.CONDITIONAL),
+        Field("status", DataType.TEXT, "人员状态", nullable=False, codes=PERSON_STATUS, rules=("code_table",)),
+        Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),
+        Field(
+            "quality_flags",
+            DataType.TEXT,
+            "质量标记",
+            description="Comma-separated notes on repairs, e.g. legacy_id_upgraded",
+        ),
+    ),
+)

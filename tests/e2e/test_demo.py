@@ -1,0 +1,40 @@
+"""``hub demo --json`` as a user runs it: a fresh HUB_HOME, its own embedded server, real DAG runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_json_balances_every_run(tmp_path: Path) -> None:
+    hub = Path(sys.executable).parent / "hub"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env["HUB_HOME"] = str(tmp_path / "home")
+    try:
+        out = subprocess.run(
+            [str(hub), "demo", "--json", "--scale", "1500"], capture_output=True, text=True, env=env, timeout=600
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        report = json.loads(out.stdout)
+    finally:
+        subprocess.run([str(hub), "store", "stop"], env=env, capture_output=True, timeout=120)
+    assert set(report["sources"]) == {"ga_population"}
+    assert len(report["runs"]) == 2
+    for run in report["runs"]:
+        assert run["state"] == "success"
+        assert run["extracted"] == run["inserted"] + run["updated"] + run["unchanged"] + run["quarantined"]
+    full, incremental = report["runs"]
+    assert full["extracted"] == 1500 and full["quarantined"] > 0
+    assert incremental["extracted"] == report["changes"]["ga_population"]["births"] + sum(
+        report["changes"]["ga_population"][k] for k in ("deaths", "moves", "corrections")
+    )
+    assert report["sources"]["ga_population"] == {
+        k: incremental[k] for k in ("extracted", "inserted", "updated", "unchanged", "quarantined")
+    }

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from schemas.mapping import SchemaDriftError
+from schemas.mappings.ga_population import MAPPING
+from schemas.model import LINEAGE_FIELDS, arrow_schema, create_table_sql
+from schemas.tables import TABLES
+from simulators.ga import population
+
+
+@pytest.mark.parametrize("table", list(TABLES.values()), ids=list(TABLES))
+def test_ddl_and_arrow_schema_come_from_the_declaration(table) -> None:
+    ddl = create_table_sql(table)
+    for f in table.fields + LINEAGE_FIELDS:
+        assert f"    {f.name} {f.sql_type}" in ddl
+    assert f"PRIMARY KEY ({', '.join(table.key)})" in ddl
+    assert arrow_schema(table).names == list(table.business_columns)
+
+
+def test_population_key_and_personal_fields() -> None:
+    table = TABLES["shared.population"]
+    assert table.key == ("id_number",)
+    assert table.field("id_number").personal == "identifier"
+    assert table.field("phone").personal == "phone"
+
+
+def test_mapping_produces_the_declared_schema() -> None:
+    raw, _ = population.generate(200, seed=3)
+    mapped = MAPPING.apply(raw)
+    assert mapped.data.schema.equals(arrow_schema(MAPPING.table), check_metadata=False)
+    assert mapped.data.num_rows == 200 == len(mapped.refs)
+    assert set(MAPPING.field_sources) == set(MAPPING.table.business_columns)
+
+
+def test_a_missing_declared_column_fails_with_source_and_column() -> None:
+    raw, _ = population.generate(10, seed=3)
+    with pytest.raises(SchemaDriftError, match=r"ga_population.*LXDH"):
+        MAPPING.apply(raw.drop_columns(["LXDH"]))
+
+
+def test_an_extra_column_is_reported_as_drift_not_an_error() -> None:
+    raw, _ = population.generate(10, seed=3)
+    extra = raw.append_column("NEW_COL", pa.array(["x"] * 10))
+    assert MAPPING.check_columns(extra) == ("NEW_COL",)
+    assert MAPPING.apply(extra).data.num_rows == 10

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality import identity
+from quality import identity, uscc
 from quality.arrowutil import as_string_array
 from schemas.codes import PROVINCES
 from schemas.model import Field, Table
@@ -117,6 +117,31 @@ def gb11643(f: Field, ctx: RuleContext) -> list[Failure]:
             )
         )
     return failures
+
+
+@rule("gb32100")
+def gb32100(f: Field, ctx: RuleContext) -> list[Failure]:
+    """USCC: format, GB 32100 check character, embedded GB 11714 organisation code (null is left to ``required``)."""
+    column = ctx.data[f.name]
+    verdict = uscc.check(column)
+    present = _mask(pc.is_valid(column))
+    return [
+        Failure(
+            f"{f.name}.format",
+            f.name,
+            f"{f.name} is not an 18-character unified social credit code",
+            verdict.bad_format & present,
+        ),
+        Failure(
+            f"{f.name}.checksum",
+            f.name,
+            f"{f.name} check character does not match (GB 32100-2015)",
+            verdict.bad_checksum,
+        ),
+        Failure(
+            f"{f.name}.org_code", f.name, f"{f.name} embedded organisation code fails GB 11714", verdict.bad_org_code
+        ),
+    ]
 
 
 def _ymd(dates: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -83,3 +83,60 @@ PERSON_STATUS = CodeTable(
     },
 )
 PERSON_STATUS_FROM_RYZT: dict[str, str] = {"0": "NORMAL", "1": "DECEASED", "2": "MOVED_OUT", "3": "CANCELLED"}
+
+INSURANCE_TYPE_RS = CodeTable(
+    "rs_xzlx",
+    "险种类型 (人社)",
+    {
+        "110": "企业职工基本养老保险",
+        "120": "机关事业单位养老保险",
+        "170": "城乡居民基本养老保险",
+        "210": "失业保险",
+        "410": "工伤保险",
+    },
+)
+INSURANCE_TYPE_YB = CodeTable("yb_xzlx", "险种类型 (医保)", {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险"})
+ENROLMENT_STATUS = CodeTable(
+    "enrolment_status",
+    "参保状态 (人社 cbzt 1/2/3, 医保 1/2/4)",
+    {"ACTIVE": "参保缴费 / 参保", "SUSPENDED": "暂停缴费 / 暂停", "TERMINATED": "终止参保 / 终止"},
+)
+ENTITY_TYPE = CodeTable(
+    "sc_ztlx",
+    "主体类型 (市场监管 ZTLX)",
+    {
+        "1100": "有限责任公司",
+        "1200": "股份有限公司",
+        "4000": "个人独资企业",
+        "5000": "合伙企业",
+        "9100": "个体工商户",
+        "9300": "农民专业合作社",
+    },
+)
+ENTITY_STATUS = CodeTable(
+    "entity_status",
+    "登记状态 (市场监管 DJZT)",
+    {"ACTIVE": "存续 (1)", "REVOKED": "吊销 (2)", "CANCELLED": "注销 (3)", "MOVED_OUT": "迁出 (4)"},
+)
+APPLICANT_TYPE = CodeTable("applicant_type", "申请人类型 (SQRLX)", {"PERSON": "自然人 (1)", "ORG": "法人 (2)"})
+CHANNEL = CodeTable(
+    "channel", "渠道 (QD)", {"WINDOW": "窗口 (1)", "WEB": "网上 (2)", "MOBILE": "掌上 (3)", "KIOSK": "自助 (4)"}
+)
+CASE_STEP = CodeTable(
+    "case_step",
+    "环节 (HJ)",
+    {"SQ": "申请", "SL": "受理", "SP": "审批", "BJ": "办结", "BYSL": "不予受理", "CH": "撤回"},
+)
+CASE_STATUS = CodeTable(
+    "case_status",
+    "办件状态 (provincial platform)",
+    {
+        "SUBMITTED": "已申请",
+        "ACCEPTED": "已受理",
+        "PROCESSING": "审批中",
+        "COMPLETED": "已办结",
+        "NOT_ACCEPTED": "不予受理",
+        "WITHDRAWN": "已撤回",
+    },
+)
+CASE_RESULT = CodeTable("case_result", "办结结果 (BJJG)", {"APPROVED": "准予 (1)", "DENIED": "不予 (2)"})

@@ -16,10 +16,23 @@ MEDICAL_INSURANCE = Table(
     sharing=Sharing.CONDITIONAL,
     fields=(
         Field("person_no", DataType.TEXT, "人员编号", nullable=False, key=True, rules=("required",)),
-        Field("insurance_type", DataType.TEXT, "险种类型", nullable=False, key=True, codes=INSURANCE_TYPE_YB,
-              rules=("code_table",)),
-        Field("id_number", DataType.TEXT, "身份证号", nullable=False, personal=PersonalClass.IDENTIFIER,
-              rules=("gb11643",)),
+        Field(
+            "insurance_type",
+            DataType.TEXT,
+            "险种类型",
+            nullable=False,
+            key=True,
+            codes=INSURANCE_TYPE_YB,
+            rules=("code_table",),
+        ),
+        Field(
+            "id_number",
+            DataType.TEXT,
+            "身份证号",
+            nullable=False,
+            personal=PersonalClass.IDENTIFIER,
+            rules=("gb11643",),
+        ),
         Field("name", DataType.TEXT, "姓名", nullable=False, personal=PersonalClass.NAME),
         Field("status", DataType.TEXT, "参保状态", nullable=False, codes=ENROLMENT_STATUS, rules=("code_table",)),
         Field("employer_uscc", DataType.TEXT, "参保单位代码", rules=("gb32100",)),
@@ -28,4 +41,4 @@ MEDICAL_INSURANCE = Table(
         Field("source_file", DataType.TEXT, "来源文件", description="YB_CBXX_<YYYYMMDD>.csv that delivered it"),
         Field("source_updated_at", DataType.TIMESTAMP, "变更时间", nullable=False),
     ),
-)  # fmt: skip
+)

@@ -23,11 +23,17 @@ SERVICE_CASE_STEP = Table(
         Field("case_no", DataType.TEXT, "申办流水号", nullable=False, rules=("required",)),
         Field("item_code", DataType.TEXT, "事项编码", nullable=False),
         Field("item_name", DataType.TEXT, "事项名称", nullable=False),
-        Field("applicant_type", DataType.TEXT, "申请人类型", nullable=False, codes=APPLICANT_TYPE,
-              rules=("code_table",)),
+        Field(
+            "applicant_type", DataType.TEXT, "申请人类型", nullable=False, codes=APPLICANT_TYPE, rules=("code_table",)
+        ),
         Field("applicant_name", DataType.TEXT, "申请人名称", personal=PersonalClass.NAME),
-        Field("applicant_id", DataType.TEXT, "申请人证件号码", personal=PersonalClass.IDENTIFIER,
-              description="identity number or USCC; a failing one is a finding, not a load error"),
+        Field(
+            "applicant_id",
+            DataType.TEXT,
+            "申请人证件号码",
+            personal=PersonalClass.IDENTIFIER,
+            description="identity number or USCC; a failing one is a finding, not a load error",
+        ),
         Field("dept_code", DataType.TEXT, "受理部门代码", nullable=False, rules=("gb32100",)),
         Field("dept_name", DataType.TEXT, "受理部门名称", nullable=False),
         Field("channel", DataType.TEXT, "渠道", nullable=False, codes=CHANNEL, rules=("code_table",)),
@@ -38,7 +44,7 @@ SERVICE_CASE_STEP = Table(
         Field("satisfaction", DataType.INTEGER, "满意度", description="1-5 (好差评), may arrive after BJ"),
         Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),
     ),
-)  # fmt: skip
+)
 
 SERVICE_CASE = Table(
     schema="shared",
@@ -70,4 +76,4 @@ SERVICE_CASE = Table(
         Field("last_step_no", DataType.INTEGER, "最后步骤流水号", nullable=False),
         Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),
     ),
-)  # fmt: skip
+)

@@ -44,3 +44,50 @@ class Source(Protocol):
     def read(self, cursor: Cursor | None, until: Cursor | None = None) -> Iterator[ExtractBatch]:
         """Yield the records after ``cursor`` and, when given, not after ``until``."""
         ...
+
+
+def prefetched(batches: Iterator[ExtractBatch], depth: int = 2) -> Iterator[ExtractBatch]:
+    """Read ``batches`` in a background thread, at most ``depth`` ahead of the consumer.
+
+    Extraction (network, the driver, Arrow) releases the GIL, so on a machine with two cores
+    the next batch is read while the current one is mapped, validated and staged. An error in
+    the reader is raised in the consumer; a consumer that stops early stops the reader.
+    """
+    import queue
+    import threading
+
+    done = object()
+    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def reader() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(done)
+        except BaseException as err:  # handed to the consumer, which re-raises it
+            put(err)
+
+    thread = threading.Thread(target=reader, name="extract-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join(timeout=30)

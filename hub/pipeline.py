@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from connectors.base import prefetched
 from hub import faults
 from hub.registry import SourceSpec
 from hub.store import ledger
@@ -71,7 +72,11 @@ def run_ingest(spec: SourceSpec, run_id: str, *, store: str | None = None, today
             cursor_to = window.cursor_from
             drift: set[str] = set()
             rule_counts: dict[str, int] = {}
-            batches = [] if window.repeat and window.until is None else connector.read(window.cursor_from, window.until)
+            batches = (
+                []
+                if window.repeat and window.until is None
+                else prefetched(connector.read(window.cursor_from, window.until))
+            )
             for batch in batches:
                 raw = batch.data
                 drift.update(mapping.check_columns(raw))

@@ -42,6 +42,37 @@ class TestSqlTableConnectorSuite(ConnectorSuite):
         return self.keys
 
 
+class TestSqlTableClientOrderSuite(TestSqlTableConnectorSuite):
+    """The same contract when the window is sorted in Arrow instead of the database."""
+
+    def make_source(self) -> SqlTableSource:
+        return SqlTableSource(
+            name="suite",
+            uri=self.uri,
+            table="T_X",
+            cursor_column="GXSJ",
+            tiebreak_column="K",
+            batch_rows=15,
+            order="client",
+        )
+
+
+def test_a_batch_never_splits_rows_sharing_a_cursor_value() -> None:
+    uri = fresh_database("sql_groups")
+    _people_table(uri, 100)
+    for order in ("server", "client"):
+        source = SqlTableSource(
+            name="t", uri=uri, table="T_X", cursor_column="GXSJ", tiebreak_column="K", batch_rows=10, order=order
+        )
+        batches = list(source.read(None))
+        seen: set = set()
+        for b in batches:
+            stamps = set(b.data["GXSJ"].to_pylist())
+            assert not stamps & seen, order
+            seen |= stamps
+        assert [b.data.num_rows for b in batches] == [14] * 7 + [2]  # groups of 7 rows; the last group has 2
+
+
 def test_rows_sharing_a_cursor_value_are_not_skipped_across_runs() -> None:
     uri = fresh_database("sql_ties")
     keys = _people_table(uri, 21)

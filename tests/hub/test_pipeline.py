@@ -138,3 +138,25 @@ def test_every_dirt_kind_is_normalised_upgraded_or_quarantined(store: str, ga_so
     assert lower_x and all(i.upper() in upgraded_or_plain or i in quarantined for i in lower_x)
     assert entry.quarantined == len(quarantined)
     assert set(quarantined.values()) <= {"id_number.checksum", "id_number.birth_date", "birth_date.invalid"}
+
+
+def test_bulk_first_load_rebuilds_the_key_and_a_crash_keeps_it(store: str, monkeypatch) -> None:
+    from hub.store import load
+    from tests.conftest import connection_env, fresh_database
+
+    monkeypatch.setattr(load, "BULK_LOAD_MIN_ROWS", 100)  # take the bulk path at test scale
+    uri = fresh_database("sim_ga")
+    population.create(uri, 3000, seed=9)
+    monkeypatch.setenv("AIRFLOW_CONN_GA_POPULATION", connection_env(uri))
+    monkeypatch.setenv("HUB_FAILPOINTS", "load.before_commit")
+    with pytest.raises(faults.InjectedFault):
+        run_ingest(SPEC, "run-1", store=store, today=TODAY)
+    pk = "SELECT count(*) FROM pg_constraint WHERE conrelid = 'shared.population'::regclass AND contype = 'p'"
+    assert _count(store, pk) == 1
+    assert _count(store, "SELECT count(*) FROM shared.population") == 0
+    monkeypatch.delenv("HUB_FAILPOINTS")
+    entry = run_ingest(SPEC, "run-1", store=store, today=TODAY)
+    assert entry.balanced and entry.inserted == _count(store, "SELECT count(*) FROM shared.population")
+    assert _count(store, pk) == 1
+    again = run_ingest(SPEC, "run-1", store=store, today=TODAY)  # a repeat on a full table merges
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, entry.inserted)

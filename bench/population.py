@@ -116,6 +116,27 @@ def main() -> None:
         entry = run_ingest(spec, "bench-1", store=store_uri)
     m.extra = entry.counts()
     results.append(m)
+    with adbc.connect(source_uri) as conn, conn.cursor() as cur:  # 10% of persons change address
+        cur.execute('CREATE TABLE "T_RK_JBXX_10PCT" AS SELECT * FROM "T_RK_JBXX"')
+        cur.execute(
+            'UPDATE "T_RK_JBXX_10PCT" SET "HJDZ_XZ" = "HJDZ_XZ" || \'（新址）\', "GXSJ" = "GXSJ" + interval \'1 day\' '
+            'WHERE abs(hashtext("GMSFHM")) % 10 = 0'
+        )
+        cur.execute('SELECT * FROM "T_RK_JBXX_10PCT"')
+        changed_raw = cur.fetch_arrow_table()
+        cur.execute('DROP TABLE "T_RK_JBXX_10PCT"')
+        conn.commit()
+    changed = MAPPING.apply(changed_raw)
+    verdict = validate(MAPPING.table, changed.data, extra=changed.failures)
+    keep = pa.array(~verdict.rejected)
+    staged = changed.data.filter(keep).append_column("_ref", changed.refs.filter(keep).cast(pa.string()))
+    with measure("merge: all rows staged, 10% changed, into the loaded table", staged.num_rows) as m:
+        with LoadTransaction(store_uri, MAPPING.table, source="ga_population", batch_id="bench:merge") as tx:
+            tx.stage(staged)
+            counts = tx.merge()
+        # leaving the block rolls the merge back, so the incremental run below starts from the loaded table
+    m.extra = {"inserted": counts.inserted, "updated": counts.updated, "unchanged": counts.unchanged}
+    results.append(m)
     change = population.apply_day(source_uri, 1, args.seed)
     with measure("end to end: one day of changes (run_ingest)", change.total) as m:
         entry = run_ingest(spec, "bench-2", store=store_uri)

@@ -129,6 +129,7 @@ class LoadTransaction:
         self.batch_id = batch_id
         self._conn = adbc.connect(uri)
         self._cur = self._conn.cursor()
+        self._closed = False
         self.staged = 0
         self.quarantined = 0
         self._execute("SET LOCAL timezone = 'UTC'")
@@ -147,7 +148,10 @@ class LoadTransaction:
         self.close()
 
     def close(self) -> None:
-        """Roll back whatever was not committed and close the connection."""
+        """Roll back whatever was not committed and close the connection (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self._conn.rollback()
         finally:

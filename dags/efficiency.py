@@ -6,9 +6,11 @@ received, accepted, completed, 按时办结率, 超期办件, 全程网办率, �
 15-working-day follow-up due date).
 
 Runs every day just after midnight (Asia/Shanghai) and whenever the 政务服务 case tables are
-loaded. Only the stat dates touched by steps that arrived since the last run (late or out of
-order included) and the new days are rewritten; a re-run changes nothing. Working days come
-from `hub.working_calendar` (`hub calendar list`); definitions in `schemas/tables/service_efficiency.py`.
+loaded (Airflow Assets `shared.service_case` and `shared.service_case_step`). Only the stat
+dates touched by steps that arrived since the last run (late or out of order included) and
+the new days are rewritten; a re-run changes nothing. Working days come from
+`hub.working_calendar` (`hub calendar list`); definitions in
+`schemas/tables/service_efficiency.py`.
 """
 
 from __future__ import annotations

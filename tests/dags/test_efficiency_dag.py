@@ -1,16 +1,11 @@
-"""The efficiency DAG: house rules, triggers, and a parse that imports nothing heavy."""
+"""The efficiency DAG: house rules and triggers (its parse cost is checked in test_integrity)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import subprocess
-import sys
 
 from hub.efficiency.dag import as_of_date
 from hub.settings import dags_folder
-from tests.dags.test_integrity import HEAVY_MODULES
 
 
 def test_house_rules_and_triggers() -> None:
@@ -38,14 +33,3 @@ def test_house_rules_and_triggers() -> None:
 def test_as_of_is_the_local_date() -> None:
     assert as_of_date(dt.datetime(2026, 9, 27, 16, 30, tzinfo=dt.UTC)) == dt.date(2026, 9, 28)
     assert as_of_date(dt.datetime(2026, 9, 27, 15, 59, tzinfo=dt.UTC)) == dt.date(2026, 9, 27)
-
-
-def test_parsing_imports_nothing_heavy(tmp_path) -> None:
-    code = (
-        "import json, runpy, sys\n"
-        f"runpy.run_path({str(dags_folder() / 'efficiency.py')!r})\n"
-        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & set({list(HEAVY_MODULES)!r}))))\n"
-    )
-    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

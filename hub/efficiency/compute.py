@@ -9,7 +9,8 @@ One transaction under an advisory lock:
    found exactly, whatever its timestamps) and by changed 差评 follow-ups;
 3. rebuild those cases' facts from all their steps (order of arrival does not matter);
 4. the affected stat dates are those where the old and the new facts contribute differently,
-   plus the days since the last computation; only those dates are deleted and inserted again.
+   plus the days since the last computation (a full computation: every day up to ``as_of``);
+   only those dates are deleted and inserted again.
 
 Running it twice changes nothing the second time; a full recompute gives the same table.
 """
@@ -60,6 +61,7 @@ def recompute(uri: str, as_of: dt.date, *, batch_id: str = "efficiency:manual", 
     """
     with psycopg.connect(uri) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK,))
+        conn.execute("SET LOCAL work_mem = '128MB'")  # lets the set operations hash instead of spilling
         calendar.sync_package(conn)
         fingerprint = calendar.fingerprint(conn)
         state = conn.execute("SELECT as_of, calendar_fingerprint FROM hub.efficiency_state").fetchone()
@@ -74,9 +76,12 @@ def recompute(uri: str, as_of: dt.date, *, batch_id: str = "efficiency:manual", 
         params = {"as_of": as_of, "since": since, "batch_id": batch_id}
         for script in (sql.CALENDAR, sql.CHANGED, sql.NEW_FACTS):
             _run(conn, script, params)
-        old = sql.contributions_sql(sql.OLD_FACTS, only_affected=False)
-        new = sql.contributions_sql("new_facts", only_affected=False)
-        _run(conn, sql.AFFECTED.format(old=old, new=new), params)
+        if full:
+            _run(conn, sql.AFFECTED_ALL, params)
+        else:
+            old = sql.contributions_sql(sql.OLD_FACTS, only_affected=False)
+            new = sql.contributions_sql("new_facts", only_affected=False)
+            _run(conn, sql.AFFECTED.format(old=old, new=new), params)
         _run(conn, sql.FOLD_FACTS, params)
         written = _run(conn, sql.stats_insert_sql(), params)
         _run(conn, sql.BAD_REVIEWS, params)

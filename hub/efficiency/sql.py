@@ -138,6 +138,16 @@ def contributions_sql(facts: str, *, only_affected: bool) -> str:
     )
 
 
+# A full computation rewrites every day from the first case event to as_of.
+AFFECTED_ALL = """
+CREATE TEMP TABLE affected (d date PRIMARY KEY) ON COMMIT DROP;
+INSERT INTO affected
+SELECT generate_series(min(least(received_on, accepted_on, completed_on, evaluated_on)), %(as_of)s::date,
+                       interval '1 day')::date
+FROM new_facts;
+ANALYZE affected;
+"""
+
 AFFECTED = """
 CREATE TEMP TABLE affected (d date PRIMARY KEY) ON COMMIT DROP;
 INSERT INTO affected

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import psycopg
 from psycopg.rows import dict_row
 
+from hub.cli import main
 from hub.efficiency.compute import recompute
 from tests.efficiency import fortnight as F
 
@@ -86,7 +88,7 @@ def test_steps_arriving_in_any_batch_order_give_the_same_table(store) -> None:
     assert_matches(table(store), F.expected_rows(F.EXPECTED))
 
 
-def test_new_days_follow_up_and_bad_review_overdue(store) -> None:
+def test_new_days_follow_up_and_bad_review_overdue(store, capsys) -> None:
     F.insert_steps(store, F.STEPS)
     recompute(store, F.AS_OF)
     result = recompute(store, dt.date(2026, 10, 23))
@@ -103,9 +105,13 @@ def test_new_days_follow_up_and_bad_review_overdue(store) -> None:
     assert rows[(dt.date(2026, 10, 22), *b_c)]["bad_reviews_overdue"] == 0  # C6 due that day: not yet overdue
     assert rows[(dt.date(2026, 10, 22), *b_c)]["overdue_open"] == 2  # C5, and C7 (due Sat 10-10, a make-up day)
 
-    with psycopg.connect(store) as conn:
-        conn.execute("INSERT INTO hub.bad_review_followup (case_no, followed_up_on) VALUES ('C6', '2026-10-24')")
-    result = recompute(store, dt.date(2026, 10, 26))
+    assert main(["efficiency", "followup", "--case", "C1", "--date", "2026-10-24"]) == 2  # C1 was rated 5
+    assert "C1 has no 差评" in capsys.readouterr().err
+    assert main(["efficiency", "followup", "--case", "C6", "--date", "2026-10-24"]) == 0
+    assert main(["efficiency", "recompute", "--date", "2026-10-26", "--json"]) == 0
+    run = json.loads(capsys.readouterr().out.splitlines()[-1])
+    # C6 stays overdue on 10-23 (unchanged); 10-24..10-26 are both new days and days C6 leaves.
+    assert run["changed_cases"] == 1 and run["affected_days"] == ["2026-10-24", "2026-10-25", "2026-10-26"]
     rows = table(store)
     overdue = {k[0]: r["bad_reviews_overdue"] for k, r in rows.items() if k[1:] == b_c and r["bad_reviews_overdue"]}
     assert overdue == {dt.date(2026, 10, 23): 1}  # followed up on Sat 10-24, a day late

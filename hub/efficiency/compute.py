@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 
 import psycopg
 
+from hub import faults
 from hub.efficiency import calendar, sql
 from schemas.tables.service_efficiency import SERVICE_BAD_REVIEW, SERVICE_EFFICIENCY
 
@@ -85,6 +86,7 @@ def recompute(uri: str, as_of: dt.date, *, batch_id: str = "efficiency:manual", 
         _run(conn, sql.FOLD_FACTS, params)
         written = _run(conn, sql.stats_insert_sql(), params)
         _run(conn, sql.BAD_REVIEWS, params)
+        faults.checkpoint("efficiency.before_commit")
         changed = conn.execute("SELECT count(*) FROM changed").fetchone()[0]
         days = [r[0] for r in conn.execute("SELECT d FROM affected ORDER BY d").fetchall()]
         result = RecomputeResult(as_of, full, changed, days, written)

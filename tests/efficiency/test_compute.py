@@ -6,8 +6,10 @@ import datetime as dt
 import json
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
+from hub import faults
 from hub.cli import main
 from hub.efficiency.compute import recompute
 from tests.efficiency import fortnight as F
@@ -134,3 +136,28 @@ def test_a_calendar_change_recomputes_everything(store) -> None:
     a_a = (F.DEPTS["A"][0], "ITEM_A")
     assert (dt.date(2026, 9, 21), *a_a) not in rows
     assert rows[(dt.date(2026, 9, 22), *a_a)]["overdue_working_days"] == 1
+
+
+def test_a_crash_before_commit_leaves_everything_as_it_was(store, monkeypatch) -> None:
+    F.insert_steps(store, F.STEPS)
+    recompute(store, F.AS_OF, batch_id="efficiency:first")
+    before = (
+        table(store),
+        table(store, "hub.efficiency_case", "case_no"),
+        table(store, "hub.efficiency_seen", "batch_id"),
+    )
+    F.insert_steps(store, F.LATE_STEPS, first_step_no=len(F.STEPS) + 1)
+    monkeypatch.setenv("HUB_FAILPOINTS", "efficiency.before_commit")
+    with pytest.raises(faults.InjectedFault):
+        recompute(store, F.AS_OF, batch_id="efficiency:crashed")
+    after = (
+        table(store),
+        table(store, "hub.efficiency_case", "case_no"),
+        table(store, "hub.efficiency_seen", "batch_id"),
+    )
+    assert after == before
+
+    monkeypatch.delenv("HUB_FAILPOINTS")
+    result = recompute(store, F.AS_OF, batch_id="efficiency:retry")
+    assert result.affected_days == F.LATE_AFFECTED
+    assert_matches(table(store), F.expected_rows(F.EXPECTED_AFTER_LATE))

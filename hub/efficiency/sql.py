@@ -64,8 +64,9 @@ WITH st AS (
            min(d) FILTER (WHERE step IN ('BYSL', 'CH')) AS ended_on,
            max(promised_days) AS promised_days,
            bool_and(channel IN ({_ONLINE})) AS all_online,
-           (array_agg(satisfaction ORDER BY step_no DESC) FILTER (WHERE satisfaction IS NOT NULL))[1] AS satisfaction,
-           (array_agg(d ORDER BY step_no DESC) FILTER (WHERE satisfaction IS NOT NULL))[1] AS evaluated_on
+           (array_agg(satisfaction ORDER BY step_no DESC) FILTER (WHERE satisfaction BETWEEN 1 AND 5))[1]
+               AS satisfaction,
+           (array_agg(d ORDER BY step_no DESC) FILTER (WHERE satisfaction BETWEEN 1 AND 5))[1] AS evaluated_on
     FROM st GROUP BY case_no
 ), dated AS (
     SELECT a.*, ws.wd_index AS start_index, due.day AS due_on,

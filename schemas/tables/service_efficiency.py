@@ -13,7 +13,8 @@ dates in Asia/Shanghai; "working days in (a, b]" uses the calendar ``hub.working
 * 全程网办: a completed case every step of which came through 网上 or 掌上;
   全程网办率 = such cases / cases completed that day.
 * evaluations (好差评) count on the day of the step carrying the latest 满意度, and only for
-  completed cases (evaluations of cases never completed are source dirt and are left out);
+  completed cases (evaluations of cases never completed are source dirt and are left out, as
+  are values outside 1-5);
   满意率 = evaluations of 4 (满意) or 5 (非常满意) / all evaluations.
 * 差评 (1-2) must be followed up within 15 working days of the evaluation: due = evaluation day
   plus 15 working days. A 差评 is overdue on day D when D is past the due day by working days and

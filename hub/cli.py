@@ -114,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     led.add_argument("--limit", type=int, default=20)
     led.add_argument("--json", action="store_true")
     led.set_defaults(func=_ledger)
+
+    from hub.access.cli import add_parsers as add_access_parsers
+
+    add_access_parsers(sub)
     return parser
 
 

@@ -125,7 +125,7 @@ Dept = Annotated[str, Depends(caller)]
 Purpose = Annotated[str, Depends(purpose_of)]
 
 
-def create_app(uri: str, pool_size: int = 8) -> FastAPI:
+def create_app(uri: str, pool_size: int = 32) -> FastAPI:
     """Build the API over the store at ``uri``."""
     pool = Pool(uri, pool_size)
 
@@ -155,6 +155,8 @@ def create_app(uri: str, pool_size: int = 8) -> FastAPI:
         try:
             with pool.connection() as conn:
                 result, rows, read_fields = fn(conn)
+                append(conn, AuditEvent(dept, action, "allowed", resource, read_fields, rows, purpose))
+                return result
         except AccessDenied as err:
             audit(AuditEvent(dept, action, "refused", resource, fields, 0, purpose, str(err)))
             raise HTTPException(403, str(err)) from None
@@ -167,8 +169,6 @@ def create_app(uri: str, pool_size: int = 8) -> FastAPI:
         except LookupError as err:
             audit(AuditEvent(dept, action, "refused", resource, fields, 0, purpose, str(err)))
             raise HTTPException(404, str(err)) from None
-        audit(AuditEvent(dept, action, "allowed", resource, read_fields, rows, purpose))
-        return result
 
     def table_of(dept: str, ref: str, action: str, purpose: str | None) -> Any:
         try:

@@ -35,9 +35,24 @@ def _catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+_NEEDS = {
+    "register": ("dept",),
+    "rotate": ("dept",),
+    "revoke-key": ("key_id",),
+    "apply": ("dept", "resource", "fields", "purpose"),
+    "approve": ("id", "dept"),
+    "refuse": ("id", "dept", "reason"),
+    "sql": ("dept",),
+}
+
+
 def _access(args: argparse.Namespace) -> int:
     from hub.access import catalogue, consumers, grants, sqlviews
 
+    missing = [f"--{n.replace('_', '-')}" for n in _NEEDS[args.action] if getattr(args, n) is None]
+    if missing:
+        print(f"hub access {args.action}: missing {' '.join(missing)}")
+        return 2
     with _connect() as conn:
         match args.action:
             case "register":

@@ -45,5 +45,7 @@ def test_register_apply_approve_refuse_rotate_and_sql(store: str, capsys) -> Non
         statuses = conn.execute("SELECT status FROM access.application ORDER BY id").fetchall()
         views = conn.execute("SELECT count(*) FROM information_schema.views WHERE table_schema = 'dept_mz'").fetchone()
     assert statuses == [("approved",), ("refused",)] and views[0] == 3
+    assert main(["access", "refuse", "--id", "1", "--dept", "RS"]) == 2
+    assert "missing --reason" in capsys.readouterr().out
     assert main(["objections", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []

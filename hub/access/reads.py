@@ -92,6 +92,8 @@ def query(
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be 1..{MAX_LIMIT}")
+    if fields is not None and not fields:
+        raise BadRequest("name at least one field, or omit fields for all granted ones")
     if fields is None:
         fields = [n for n, a in field_access(conn, dept, table).items() if a.readable]
         if not fields:

@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     from hub.efficiency.cli import add_parsers as add_efficiency_parsers
 
     add_efficiency_parsers(sub)
+
+    from hub.access.cli import add_parsers as add_access_parsers
+
+    add_access_parsers(sub)
     return parser
 
 

@@ -1,0 +1,166 @@
+"""Load test of the departments' API on 127.0.0.1: requests/s and p50/p99 latency.
+
+Usage: ``python -m bench.api_load --scale 20000 --requests 2000 --concurrency 16``.
+It loads a generated 公安 population (real ingest) into a ``bench_access`` database on the
+embedded server under ``bench/.work`` (or ``$HUB_HOME``), registers a department, serves the API
+with uvicorn in a subprocess (``hub api serve``) on a free port, and drives it with a bounded
+asyncio + httpx load generator: a verification call (``POST /v1/verify/person``) and a paged
+query (``POST /v1/resources/640100-GA-0001/query``, 100 rows a page, following cursors).
+Results go to ``bench/results/api-load-<scale>.json``. Every request is audited as in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def _drive(url: str, key: str, bodies: list[dict], path_of, requests: int, concurrency: int) -> dict:
+    import httpx
+
+    headers = {"X-API-Key": key, "X-Purpose": quote("压力测试")}
+    latencies: list[float] = []
+    errors = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(requests):
+        queue.put_nowait(i)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            state: dict = {}
+            while True:
+                try:
+                    i = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                body = path_of(bodies[i % len(bodies)], state)
+                t0 = time.perf_counter()
+                r = await client.post(body["path"], json=body["json"])
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    errors += 1
+                else:
+                    state["after"] = r.json().get("next_cursor")
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - t0
+    return {
+        "requests": requests,
+        "concurrency": concurrency,
+        "errors": errors,
+        "seconds": round(elapsed, 3),
+        "requests_per_second": round(requests / elapsed, 1),
+        "p50_ms": round(_percentile(latencies, 50) * 1000, 2),
+        "p99_ms": round(_percentile(latencies, 99) * 1000, 2),
+    }
+
+
+def main() -> None:
+    """Set up, serve, drive, report."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=int, default=20_000, help="persons in the generated registry")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per scenario")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=640100)
+    args = parser.parse_args()
+    os.environ.setdefault("HUB_HOME", str(Path(__file__).parent / ".work"))
+    for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
+        del os.environ[key]
+
+    import httpx
+    import psycopg
+
+    from connectors.connections import postgres_connection_json
+    from hub import registry
+    from hub.access import consumers
+    from hub.api.server import free_port
+    from hub.demo import _reset_database
+    from hub.pipeline import run_ingest
+    from hub.store import embedded
+    from hub.store.migrate import migrate
+    from simulators.ga import population
+
+    admin = embedded.start()
+    sock = embedded.socket_dir_of(admin)
+    source_uri = _reset_database(admin, "bench_sim_ga")
+    store_uri = _reset_database(admin, "bench_access")
+    os.environ["AIRFLOW_CONN_GA_POPULATION"] = postgres_connection_json(sock, "bench_sim_ga")
+    os.environ["AIRFLOW_CONN_HUB_STORE"] = postgres_connection_json(sock, "bench_access")
+    population.create(source_uri, args.scale, args.seed)
+    migrate(store_uri)
+    run_ingest(registry.get("ga_population"), "bench-1", store=store_uri)
+    with psycopg.connect(store_uri, autocommit=True) as conn:
+        key = consumers.register(conn, "MZ", "银川市民政局").token
+        people = conn.execute("SELECT id_number, name FROM shared.population ORDER BY random() LIMIT 500").fetchall()
+        rows = conn.execute("SELECT count(*) FROM shared.population").fetchone()[0]
+
+    port = free_port()
+    hub = str(Path(sys.executable).with_name("hub"))
+    server = subprocess.Popen([hub, "api", "serve", "--port", str(port)], env=os.environ.copy())
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/openapi.json", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the API server did not start") from None
+                time.sleep(0.2)
+
+        def verify(person: dict, _: dict) -> dict:
+            return {"path": "/v1/verify/person", "json": person}
+
+        def paged(_: dict, state: dict) -> dict:
+            return {
+                "path": "/v1/resources/640100-GA-0001/query",
+                "json": {"fields": ["id_number", "name", "gender", "region_code"], "limit": 100}
+                | ({"after": state["after"]} if state.get("after") else {}),
+            }
+
+        persons = [{"id_number": i, "name": n} for i, n in people]
+        results = {
+            "verify_person": asyncio.run(_drive(url, key, persons, verify, args.requests, args.concurrency)),
+            "paged_query": asyncio.run(_drive(url, key, [{}], paged, args.requests, args.concurrency)),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    with psycopg.connect(store_uri) as conn:
+        audited = conn.execute(
+            "SELECT count(*) FROM access.audit WHERE action IN ('verify.person', 'query')"
+        ).fetchone()
+    report = {
+        "scale_persons": args.scale,
+        "rows_in_store": rows,
+        "audited_reads": audited[0],
+        "machine": f"{platform.machine()} {os.cpu_count()} cpu (shared with other jobs)",
+        "server": "uvicorn, 1 worker, subprocess; load generator asyncio+httpx in another process",
+        **results,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"api-load-{args.scale}.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Departments consuming the shared tables under the sharing rules (catalogue, grants, audit, objections)."""

@@ -1,0 +1,232 @@
+"""Reads on behalf of a department: paged queries, verification (核验) and prefill profiles.
+
+Every SQL text here is built only from declared names (table, field, type) that were looked up
+in the declaration; request values are always bound parameters. Each function checks the
+department's access first and raises :class:`AccessDenied` naming the rule; the caller audits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+
+from hub.access import cursor_token
+from hub.access.catalogue import tables
+from hub.access.grants import AccessDenied, FieldAccess, check_fields, field_access
+from hub.access.masking import mask_sql
+from schemas.model import Table
+
+OPS = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+MASKED_FIELD_OPS = {"eq", "in"}
+MAX_LIMIT = 1000
+
+
+class BadRequest(ValueError):
+    """A request that is malformed (unknown operator, bad value, bad cursor)."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """``field op value``; ``in`` takes a list, ``is_null`` a boolean."""
+
+    field: str
+    op: str
+    value: object = None
+
+
+@dataclass
+class Page:
+    """One page of a query."""
+
+    fields: list[str]
+    rows: list[dict]
+    next_cursor: str | None
+    masked: list[str] = field(default_factory=list)
+
+
+def select_expr(name: str, a: FieldAccess) -> str:
+    """The select-list expression of a granted field (masked unless granted unmasked)."""
+    return name if a.unmasked else f"{mask_sql(a.personal, name)} AS {name}"
+
+
+def _where(table: Table, access: dict[str, FieldAccess], filters: Sequence[Filter]) -> tuple[list[str], list]:
+    clauses: list[str] = []
+    params: list = []
+    for f in filters:
+        a = access[f.field]
+        sql_type = table.field(f.field).sql_type
+        if f.op not in OPS and f.op not in ("in", "is_null"):
+            raise BadRequest(f"unknown filter operator {f.op!r} (use {', '.join([*OPS, 'in', 'is_null'])})")
+        if not a.unmasked and f.op not in MASKED_FIELD_OPS:
+            raise AccessDenied(f"{f.field} is masked for you: only eq/in filters are allowed on it")
+        if f.op in OPS:
+            clauses.append(f"{f.field} {OPS[f.op]} %s::{sql_type}")
+            params.append(f.value)
+        elif f.op == "in":
+            if not isinstance(f.value, list) or not f.value or len(f.value) > 1000:
+                raise BadRequest(f"filter {f.field} in: value must be a list of 1..1000 values")
+            clauses.append(f"{f.field} = ANY(%s::{sql_type}[])")
+            params.append(f.value)
+        else:
+            clauses.append(f"{f.field} IS {'' if f.value in (True, 'true', None) else 'NOT '}NULL")
+    return clauses, params
+
+
+def query(
+    conn: psycopg.Connection,
+    dept: str,
+    table: Table,
+    fields: Sequence[str] | None,
+    filters: Sequence[Filter] = (),
+    after: str | None = None,
+    limit: int = 100,
+) -> Page:
+    """One page of ``table`` for ``dept``: granted fields only, masked as granted, keyset-paged by key.
+
+    Raises:
+        AccessDenied: a requested or filtered field is not granted (or does not exist).
+        BadRequest: bad operator, value, limit or cursor.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"limit must be 1..{MAX_LIMIT}")
+    if fields is not None and not fields:
+        raise BadRequest("name at least one field, or omit fields for all granted ones")
+    if fields is None:
+        fields = [n for n, a in field_access(conn, dept, table).items() if a.readable]
+        if not fields:
+            raise AccessDenied(f"{table.code} ({table.sharing}): department {dept} has no grant on any field")
+    access = check_fields(conn, dept, table, list(dict.fromkeys([*fields, *(f.field for f in filters)])))
+    clauses, params = _where(table, access, filters)
+    key = table.key
+    if after:
+        try:
+            values = cursor_token.decode(after, dept, table.qualified_name)
+        except cursor_token.CursorError as err:
+            raise BadRequest(str(err)) from err
+        casts = ", ".join(f"%s::{table.field(k).sql_type}" for k in key)
+        clauses.append(f"({', '.join(key)}) > ({casts})")
+        params.extend(values)
+    cols = ", ".join([select_expr(n, access[n]) for n in fields] + [f"{k} AS _k{i}" for i, k in enumerate(key)])
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    text = f"SELECT {cols} FROM {table.qualified_name}{where} ORDER BY {', '.join(key)} LIMIT {int(limit) + 1}"
+    try:
+        with conn.transaction():
+            rows = conn.execute(text, params).fetchall()
+    except (psycopg.errors.DataError, psycopg.errors.InvalidTextRepresentation) as err:
+        raise BadRequest(f"a filter value does not fit its field's type: {type(err).__name__}") from None
+    more = len(rows) > limit
+    rows = rows[:limit]
+    n = len(fields)
+    out = [{name: _json(v) for name, v in zip(fields, r[:n], strict=True)} for r in rows]
+    nxt = cursor_token.encode([_json(v) for v in rows[-1][n:]], dept, table.qualified_name) if more else None
+    return Page(list(fields), out, nxt, [f for f in fields if not access[f].unmasked])
+
+
+def _json(v: object) -> object:
+    if isinstance(v, dt.datetime | dt.date):
+        return v.isoformat()
+    if v is not None and not isinstance(v, str | int | float | bool):
+        return str(v)
+    return v
+
+
+def _lookup_one(conn: psycopg.Connection, text: str, params: Sequence) -> tuple | None:
+    return conn.execute(text, params).fetchone()
+
+
+def verify_person(conn: psycopg.Connection, dept: str, id_number: str, name: str) -> bool:
+    """Whether ``id_number`` + ``name`` match a living (status NORMAL) person in shared.population."""
+    table = tables()["shared.population"]
+    check_fields(conn, dept, table, ["id_number", "name", "status"])
+    row = _lookup_one(
+        conn,
+        "SELECT status FROM shared.population WHERE id_number = %s AND name = %s",
+        (id_number.strip().upper(), name.strip()),
+    )
+    return row is not None and row[0] == "NORMAL"
+
+
+def verify_entity(conn: psycopg.Connection, dept: str, uscc: str) -> bool:
+    """Whether ``uscc`` is a market entity in status ACTIVE (存续)."""
+    table = tables()["shared.market_entity"]
+    check_fields(conn, dept, table, ["uscc", "status"])
+    row = _lookup_one(conn, "SELECT status FROM shared.market_entity WHERE uscc = %s", (uscc.strip().upper(),))
+    return row is not None and row[0] == "ACTIVE"
+
+
+VALID_CERTIFICATE_STATUSES = ("VALID", "ACTIVE", "有效")
+
+
+class NotDeclared(LookupError):
+    """The resource a verification needs is not declared in this build (HTTP 501)."""
+
+
+class NotLoaded(LookupError):
+    """The resource is declared but its table does not exist in the store (HTTP 404)."""
+
+
+def certificate_table() -> Table | None:
+    """The declared table holding e-certificates (fields ``certificate_id`` and ``status``), if any."""
+    for t in tables().values():
+        names = set(t.business_columns)
+        if {"certificate_id", "status"} <= names:
+            return t
+    return None
+
+
+def verify_certificate(conn: psycopg.Connection, dept: str, certificate_id: str, today: dt.date) -> bool:
+    """Whether the certificate is valid: a valid status and, when declared, ``valid_to`` not passed.
+
+    Raises:
+        NotDeclared: no e-certificate table is declared.
+        NotLoaded: it is declared but not in the store.
+    """
+    table = certificate_table()
+    if table is None:
+        raise NotDeclared("no e-certificate resource is declared in this build")
+    if conn.execute("SELECT to_regclass(%s)", (table.qualified_name,)).fetchone()[0] is None:
+        raise NotLoaded(f"{table.qualified_name} does not exist in the store yet")
+    has_valid_to = "valid_to" in table.business_columns
+    check_fields(conn, dept, table, ["certificate_id", "status", *(["valid_to"] if has_valid_to else [])])
+    cols = "status" + (", valid_to" if has_valid_to else "")
+    row = _lookup_one(
+        conn, f"SELECT {cols} FROM {table.qualified_name} WHERE certificate_id = %s", (certificate_id.strip(),)
+    )
+    if row is None or row[0] not in VALID_CERTIFICATE_STATUSES:
+        return False
+    return not has_valid_to or row[1] is None or row[1] >= today
+
+
+@dataclass
+class Profile:
+    """A prefill profile: per resource, the granted fields of the applicant's records."""
+
+    sections: dict[str, list[dict]]
+    withheld: dict[str, str]
+    fields: dict[str, list[str]]
+
+
+def prefill(conn: psycopg.Connection, dept: str, id_number: str) -> Profile:
+    """The applicant's records in every resource keyed by ``id_number``, limited to granted fields."""
+    from hub.access.grants import refusal_reason
+
+    ident = id_number.strip().upper()
+    profile = Profile({}, {}, {})
+    for t in tables().values():
+        if "id_number" not in t.business_columns:
+            continue
+        access = {n: a for n, a in field_access(conn, dept, t).items() if a.readable}
+        if "id_number" not in access:
+            profile.withheld[t.code] = refusal_reason(conn, dept, t, "id_number")
+            continue
+        names = list(access)
+        cols = ", ".join(select_expr(n, access[n]) for n in names)
+        rows = conn.execute(
+            f"SELECT {cols} FROM {t.qualified_name} WHERE id_number = %s ORDER BY {', '.join(t.key)}", (ident,)
+        ).fetchall()
+        profile.sections[t.code] = [{n: _json(v) for n, v in zip(names, r, strict=True)} for r in rows]
+        profile.fields[t.code] = names
+    return profile

@@ -1,0 +1,115 @@
+"""Direct SQL access: one PostgreSQL role and one schema of views per department, from its grants.
+
+``dept_<code>.<table>`` selects only the fields the department may read, masked by the same
+rules as the API (:func:`hub.access.masking.mask_sql`). A field or unmasking that comes from a
+grant is guarded by a check that the grant is still approved and unexpired *at query time*, so
+an expiring grant needs no regeneration. The views are ``security_barrier`` and owned by the
+hub; the role gets USAGE on its schema and SELECT on its views only, never on ``shared``.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import psycopg
+from psycopg import sql
+
+from hub.access.audit import AuditEvent, append
+from hub.access.catalogue import tables
+from hub.access.grants import FieldAccess, field_access
+from hub.access.masking import mask_sql
+from schemas.model import PersonalClass
+
+
+def role_name(conn: psycopg.Connection, dept: str) -> str:
+    """The login role of ``dept`` (prefixed by the database, as roles are cluster-wide)."""
+    db = conn.execute("SELECT current_database()").fetchone()[0]
+    return f"{db}_{dept}".lower()[:63]
+
+
+def schema_name(dept: str) -> str:
+    """The schema holding ``dept``'s views."""
+    return f"dept_{dept}".lower()
+
+
+def _active(ids: list[int]) -> str:
+    listed = ",".join(str(int(i)) for i in ids)
+    return (
+        "EXISTS (SELECT 1 FROM access.application g WHERE g.id IN ("
+        + listed
+        + ") AND g.status = 'approved' AND (g.expires_at IS NULL OR g.expires_at > now()))"
+    )
+
+
+def column_sql(name: str, a: FieldAccess) -> str:
+    """The view column for one field: the value, masked, or NULL, depending on live grants."""
+    clear = name
+    masked = mask_sql(a.personal, name)
+    if a.personal is PersonalClass.NONE:
+        value = clear
+    elif a.unmask_grants:
+        value = f"CASE WHEN {_active(a.unmask_grants)} THEN {clear} ELSE {masked} END"
+    else:
+        value = masked
+    if not a.base:
+        value = f"CASE WHEN {_active(a.grants)} THEN {value} END"
+    return f"{value} AS {name}"
+
+
+def view_sql(schema: str, table_name: str, qualified: str, access: dict[str, FieldAccess]) -> str | None:
+    """``CREATE VIEW`` for one table, or ``None`` when nothing in it is readable."""
+    readable = {n: a for n, a in access.items() if a.readable}
+    if not readable:
+        return None
+    cols = ",\n    ".join(column_sql(n, a) for n, a in readable.items())
+    where = ""
+    if not any(a.base for a in readable.values()):
+        every = sorted({g for a in readable.values() for g in a.grants})
+        where = f"\nWHERE {_active(every)}"
+    return f"CREATE VIEW {schema}.{table_name} WITH (security_barrier) AS SELECT\n    {cols}\nFROM {qualified}{where}"
+
+
+def enable(conn: psycopg.Connection, dept: str) -> tuple[str, str]:
+    """Create ``dept``'s login role (new random password) and its views. Returns (role, password)."""
+    role = role_name(conn, dept)
+    password = secrets.token_urlsafe(24)
+    with conn.transaction():
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        verb = "ALTER" if exists else "CREATE"
+        conn.execute(
+            sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(password)
+            )
+        )
+        conn.execute(
+            "INSERT INTO access.sql_access (dept_code, role_name, schema_name) VALUES (%s, %s, %s) "
+            "ON CONFLICT (dept_code) DO NOTHING",
+            (dept, role, schema_name(dept)),
+        )
+        sync(conn, dept)
+    return role, password
+
+
+def sync(conn: psycopg.Connection, dept: str) -> list[str]:
+    """Regenerate ``dept``'s views from its grants; returns the views created. Audited."""
+    role = role_name(conn, dept)
+    schema = schema_name(dept)
+    created: list[str] = []
+    with conn.transaction():
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        for t in tables().values():
+            ddl = view_sql(schema, t.name, t.qualified_name, field_access(conn, dept, t, active_only=False))
+            if ddl is not None:
+                conn.execute(ddl)
+                created.append(f"{schema}.{t.name}")
+        conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(
+                sql.Identifier(schema), sql.Identifier(role)
+            )
+        )
+        conn.execute("UPDATE access.sql_access SET synced_at = now() WHERE dept_code = %s", (dept,))
+        append(conn, AuditEvent(dept, "sql.sync", "allowed", detail="views: " + ", ".join(created)))
+    return created

@@ -1,0 +1,1 @@
+"""The departments' HTTP API (FastAPI): catalogue, queries, verification, prefill, grants, objections."""

@@ -31,7 +31,8 @@ class SqlTableSource:
         uri: libpq URI of the source database.
         table: Table name, optionally ``schema.table``.
         cursor_column: A column that grows on every insert and update (e.g. ``GXSJ``).
-        tiebreak_column: A unique column ordering rows that share a cursor value.
+        tiebreak_column: A unique column ordering rows that share a cursor value; the cursor
+            column itself when it is unique (e.g. an append-only log's sequence number).
         columns: Columns to read; all when empty.
         batch_rows: Rows per yielded batch.
         cursor_type: SQL type of the cursor column, for binding the saved cursor value.
@@ -53,6 +54,8 @@ class SqlTableSource:
         where: list[str] = []
         params: list[object] = []
         cast = self.cursor_type
+        if self.tiebreak_column == self.cursor_column:
+            return self._unique_cursor_query(select, table, cursor, until)
         if cursor is not None:
             params += [cursor["value"], cursor["tiebreak"]]
             where.append(
@@ -70,6 +73,24 @@ class SqlTableSource:
             sql += " WHERE " + " AND ".join(where)
         return sql, params
 
+    def _unique_cursor_query(
+        self, select: str, table: str, cursor: Cursor | None, until: Cursor | None
+    ) -> tuple[str, list[object]]:
+        cur, cast = quote_ident(self.cursor_column), self.cursor_type
+        where, params = [], []
+        if cursor is not None:
+            params.append(cursor["value"])
+            where.append(f"{cur} > ${len(params)}::{cast}")
+        if until is not None:
+            params.append(until["value"])
+            where.append(f"{cur} <= ${len(params)}::{cast}")
+        return f"SELECT {select} FROM {table}" + (" WHERE " + " AND ".join(where) if where else ""), params
+
+    def _order(self) -> str:
+        if self.tiebreak_column == self.cursor_column:
+            return f" ORDER BY {quote_ident(self.cursor_column)}"
+        return f' ORDER BY {quote_ident(self.cursor_column)}, {quote_ident(self.tiebreak_column)} COLLATE "C"'
+
     def read(self, cursor: Cursor | None, until: Cursor | None = None) -> Iterator[ExtractBatch]:
         """Yield the rows after ``cursor`` (and not after ``until``) in cursor order, ``batch_rows`` at a time.
 
@@ -79,7 +100,7 @@ class SqlTableSource:
         import adbc_driver_postgresql.dbapi as adbc
 
         sql, params = self._query(cursor, until)
-        sql += f' ORDER BY {quote_ident(self.cursor_column)}, {quote_ident(self.tiebreak_column)} COLLATE "C"'
+        sql += self._order()
         read = 0
         try:
             with adbc.connect(self.uri) as conn, conn.cursor() as cur:

@@ -51,7 +51,7 @@ def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
         tags=["sharehub", "ingest", spec.department],
     ) as dag:
 
-        @task(task_id="ingest", outlets=[table_asset(spec.table)])
+        @task(task_id="ingest", outlets=[table_asset(t) for t in (spec.table, *spec.extra_tables)])
         def ingest(run_id: str | None = None) -> dict:
             """Extract, map, validate and load one batch; returns the ledger counts."""
             from hub.pipeline import run_ingest

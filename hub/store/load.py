@@ -10,12 +10,15 @@ anywhere before the commit leaves nothing behind: temporary tables vanish with t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from hub.store.ledger import dumps
 from schemas.model import Table, staging_table_sql
+
+if TYPE_CHECKING:
+    from schemas.mapping import Derivation
 
 STAGING = "stg_rows"
 STAGING_QUARANTINE = "stg_quarantine"
@@ -174,6 +177,16 @@ class LoadTransaction:
         inserted, updated, distinct = (int(v) for v in row)
         self._execute(superseded_sql(self.table), (self.source, self.batch_id))
         return MergeCounts(inserted, updated, distinct - inserted - updated, self.staged - distinct)
+
+    def derive(self, derivation: Derivation) -> tuple[int, int]:
+        """Re-derive a dependent table from the merged rows, in this transaction.
+
+        Returns:
+            Rows inserted and updated in the derived table.
+        """
+        row = self._fetchone(derivation.sql(STAGING), (self.source, self.batch_id))
+        assert row is not None
+        return int(row[0]), int(row[1])
 
     def flush_quarantine(self) -> None:
         """Move quarantine staging into ``quarantine.record`` (a repeated run adds nothing twice)."""

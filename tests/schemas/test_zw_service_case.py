@@ -12,8 +12,8 @@ import pytest
 from hub import registry
 from hub.pipeline import run_ingest
 from hub.store.migrate import migrate
-from schemas.mappings.zw_service_case import MAPPING
 from quality.rules import validate
+from schemas.mappings.zw_service_case import MAPPING
 from schemas.tables.service_case import SERVICE_CASE, SERVICE_CASE_STEP
 from simulators.zw import cases
 from tests.conftest import connection_env, fresh_database
@@ -57,8 +57,14 @@ def _source(rows: list[dict]) -> str:
 
 def _append(uri: str, rows: list[dict]) -> None:
     schema = pa.schema(
-        [("LSH", pa.int64()), *((c, pa.string()) for c in cases.COLUMNS[:10])]
-        + [("HJSJ", pa.timestamp("us")), ("CNBJSX", pa.int32()), ("BJJG", pa.string()), ("MYD", pa.int16())]
+        [
+            ("LSH", pa.int64()),
+            *((c, pa.string()) for c in cases.COLUMNS[:10]),
+            ("HJSJ", pa.timestamp("us")),
+            ("CNBJSX", pa.int32()),
+            ("BJJG", pa.string()),
+            ("MYD", pa.int16()),
+        ]
     )
     with adbc.connect(uri) as conn, conn.cursor() as cur:
         cur.adbc_ingest(cases.TABLE, pa.Table.from_pylist(rows, schema=schema), mode="append")

@@ -32,7 +32,9 @@ def test_cases_are_deterministic_from_the_city() -> None:
     firms = set(entities(PLAN)["TYSHXYDM"].to_pylist())
     bad = set(ma.cases["bad_applicant_id"])
     sq = a.filter(pc.equal(a["HJ"], "SQ"))
-    for case, kind, number in zip(sq["SBLSH"].to_pylist(), sq["SQRLX"].to_pylist(), sq["SQRZJHM"].to_pylist()):
+    for case, kind, number in zip(
+        sq["SBLSH"].to_pylist(), sq["SQRLX"].to_pylist(), sq["SQRZJHM"].to_pylist(), strict=True
+    ):
         if case not in bad:
             assert number in (people if kind == "1" else firms)
     assert uscc.check(sq["SLBMDM"]).valid.all()

@@ -39,6 +39,7 @@ def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
     doc = (
         f"{module_doc.strip()}\n\n## {spec.title}\n\n{spec.description}\n\n"
         f"- connection: `{spec.conn_id}`\n- target: `{spec.table}`\n- schedule: `{spec.schedule}`\n"
+        + "".join(f"- derived in the same transaction: `{t}`\n" for t in spec.extra_tables)
     )
     with DAG(
         dag_id=spec.dag_id,

@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS "{TABLE}" (
     "GXSJ" timestamp without time zone
 );
 CREATE INDEX IF NOT EXISTS "IDX_{TABLE}_GXSJ" ON "{TABLE}" ("GXSJ");
+CREATE INDEX IF NOT EXISTS "IDX_{TABLE}_TYSHXYDM" ON "{TABLE}" ("TYSHXYDM");
 """
 
 DIRT_RATES = {"wrong_check_character": 0.002, "duplicate_row": 0.001, "bad_legal_rep_id": 0.002}
@@ -302,8 +303,9 @@ def apply_day(uri: str, day: int, seed: int, persons: pa.Table) -> DayOfChanges:
             '"DJZT" = CASE WHEN c."KIND" = \'move\' THEN t."DJZT" ELSE c."KIND" END, '
             '"ZS" = CASE WHEN c."KIND" = \'move\' THEN c."NEW_ZS" ELSE t."ZS" END, '
             '"ZS_XZQHDM" = CASE WHEN c."KIND" = \'move\' THEN c."NEW_XZQHDM" ELSE t."ZS_XZQHDM" END, '
-            '"HZRQ" = $1::date, "GXSJ" = c."GXSJ" FROM "CHANGES" c WHERE t."TYSHXYDM" = c."TYSHXYDM" '
-            f'AND t."GXSJ" = (SELECT max(x."GXSJ") FROM "{TABLE}" x WHERE x."TYSHXYDM" = t."TYSHXYDM")',
+            '"HZRQ" = $1::date, "GXSJ" = c."GXSJ" '
+            f'FROM (SELECT c.*, (SELECT max(x."GXSJ") FROM "{TABLE}" x WHERE x."TYSHXYDM" = c."TYSHXYDM") AS latest '
+            'FROM "CHANGES" c) c WHERE t."TYSHXYDM" = c."TYSHXYDM" AND t."GXSJ" = c.latest',
             parameters=(date.isoformat(),),
         )
         fresh = _registrations(registrations, seed * 1000 + day, persons, date, rng)

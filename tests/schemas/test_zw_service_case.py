@@ -9,7 +9,7 @@ import psycopg
 import pyarrow as pa
 import pytest
 
-from hub import registry
+from hub import faults, registry
 from hub.pipeline import run_ingest
 from hub.store.migrate import migrate
 from quality.rules import validate
@@ -195,3 +195,16 @@ def test_step_mapping_codes_and_rejects() -> None:
     verdict = validate(SERVICE_CASE_STEP, mapped.data, today=TODAY, extra=mapped.failures)
     assert verdict.rejected.tolist() == [False, True, True]
     assert verdict.counts()["dept_code.checksum"] == 1
+
+
+def test_a_crash_after_the_derivation_leaves_neither_steps_nor_cases(monkeypatch: pytest.MonkeyPatch) -> None:
+    store, source = _store(), _source(IN_ORDER)
+    monkeypatch.setenv("HUB_FAILPOINTS", "load.before_commit")
+    monkeypatch.setenv("AIRFLOW_CONN_ZW_CASES", connection_env(source))
+    with pytest.raises(faults.InjectedFault):
+        run_ingest(SPEC, "r1", store=store, today=TODAY)
+    assert _scalar(store, "SELECT count(*) FROM shared.service_case_step") == 0
+    assert _scalar(store, "SELECT count(*) FROM shared.service_case") == 0
+    monkeypatch.delenv("HUB_FAILPOINTS")
+    entry = _ingest(monkeypatch, source, store, "r1")
+    assert entry.inserted == 5 and _scalar(store, "SELECT version FROM shared.service_case") == 5

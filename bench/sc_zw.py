@@ -9,10 +9,7 @@ changes, and writes ``bench/results/sc_zw-<scale>.json``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
-import platform
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -28,7 +25,7 @@ def main() -> None:
     for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
         del os.environ[key]
 
-    from bench.measure import measure
+    from bench.measure import measure, write_report
     from hub import registry
     from hub.pipeline import run_ingest
     from hub.store import embedded
@@ -77,24 +74,7 @@ def main() -> None:
         m.extra = run_ingest(spec, "bench-2", store=store).counts()
     results.append(m)
 
-    report = {
-        "benchmark": "sc_zw",
-        "scale": args.scale,
-        "history_days": args.history_days,
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "results": [r.to_json() for r in results],
-    }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"sc_zw-{args.scale}.json"
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    width = max(len(r.name) for r in results)
-    for r in results:
-        print(
-            f"{r.name:<{width}}  {r.rows:>10,} rows  {r.seconds:8.2f} s  {r.rows_per_second:>12,.0f} rows/s  "
-            f"peak {r.peak_rss_mb:8.1f} MB"
-        )
-    print(f"written {out}")
+    write_report("sc_zw", args.scale, results, RESULTS / f"sc_zw-{args.scale}.json", history_days=args.history_days)
 
 
 if __name__ == "__main__":

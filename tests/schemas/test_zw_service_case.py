@@ -208,3 +208,13 @@ def test_a_crash_after_the_derivation_leaves_neither_steps_nor_cases(monkeypatch
     monkeypatch.delenv("HUB_FAILPOINTS")
     entry = _ingest(monkeypatch, source, store, "r1")
     assert entry.inserted == 5 and _scalar(store, "SELECT version FROM shared.service_case") == 5
+
+
+def test_steps_are_indexed_by_case_for_the_derivation() -> None:
+    store = _store()
+    with psycopg.connect(store) as conn:
+        indexes = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = 'shared' AND tablename = 'service_case_step'"
+        ).fetchall()
+    assert any("(case_no)" in i[0] for i in indexes)
+    assert migrate(store) == []  # the declared index is part of the table's fingerprint: nothing to redo

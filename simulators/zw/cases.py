@@ -259,7 +259,7 @@ def _rows(
             "LATE": pa.array(np.concatenate([b["LATE"] for b in blocks])),
         }
     )
-    return rows
+    return rows.cast(ROW_SCHEMA)
 
 
 def _failing(number: str, org: bool) -> str:
@@ -271,10 +271,23 @@ def _failing(number: str, org: bool) -> str:
     return number[:17] + ("0" if right != "0" else "1")
 
 
+ROW_SCHEMA = pa.schema(
+    [
+        *((c, pa.string()) for c in COLUMNS[:10]),
+        ("HJSJ", pa.timestamp("us")),
+        ("CNBJSX", pa.int32()),
+        ("BJJG", pa.string()),
+        ("MYD", pa.int16()),
+        ("ARRIVAL", pa.timestamp("us")),
+        ("ORD", pa.int8()),
+        ("LATE", pa.bool_()),
+    ]
+)
+"""The generated rows: the log's columns but ``LSH``, plus arrival time, position in the case, lateness."""
+
+
 def _empty() -> pa.Table:
-    plan = CityPlan(50, 0)
-    rows, _ = cases_of_day(plan, 1)  # BASE_DAY + 1 is a Monday: a working day
-    return rows.slice(0, 0)
+    return ROW_SCHEMA.empty_table()
 
 
 def stream(plan: CityPlan, first: int, last: int) -> tuple[pa.Table, DirtManifest]:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
-import platform
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -23,8 +21,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=640100)
     parser.add_argument("--skip-peers", action="store_true")
     args = parser.parse_args()
-    report = run(args.scale, args.seed, peers=not args.skip_peers)
-    print_report(report)
+    run(args.scale, args.seed, peers=not args.skip_peers)
 
 
 def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
@@ -37,7 +34,7 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
     import pyarrow as pa
     import sqlalchemy
 
-    from bench.measure import measure
+    from bench.measure import measure, write_report
     from connectors.connections import postgres_connection_json
     from connectors.sql_table import SqlTableSource
     from hub import registry
@@ -164,29 +161,7 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
             frame.to_sql("pandas_population", store_engine, if_exists="replace", index=False, chunksize=50_000)
         results.append(m)
 
-    report = {
-        "benchmark": "population",
-        "scale": n,
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "results": [r.to_json() for r in results],
-    }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"population-{n}.json"
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    report["written"] = str(out)
-    return report
-
-
-def print_report(report: dict) -> None:
-    """Print one line per measured stage."""
-    width = max(len(r["name"]) for r in report["results"])
-    for r in report["results"]:
-        print(
-            f"{r['name']:<{width}}  {r['rows']:>10,} rows  {r['seconds']:8.2f} s  {r['rows_per_second']:>12,} rows/s  "
-            f"peak {r['peak_rss_mb']:8.1f} MB"
-        )
-    print(f"written {report.get('written')}")
+    return write_report("population", n, results, RESULTS / f"population-{n}.json")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ class SqlTableSource:
         uri: libpq URI of the source database.
         table: Table name, optionally ``schema.table``.
         cursor_column: A column that grows on every insert and update (e.g. ``GXSJ``).
-        tiebreak_column: A unique column ordering rows that share a cursor value.
+        tiebreak_column: A unique column ordering rows that share a cursor value; the cursor
+            column itself when it is unique (e.g. an append-only log's sequence number).
         columns: Columns to read; all when empty.
         batch_rows: Rows per yielded batch.
         cursor_type: SQL type of the cursor column, for binding the saved cursor value.
@@ -59,6 +60,8 @@ class SqlTableSource:
         where: list[str] = []
         params: list[object] = []
         cast = self.cursor_type
+        if self.tiebreak_column == self.cursor_column:
+            return self._unique_cursor_query(select, table, cursor, until)
         if cursor is not None:
             params += [cursor["value"], cursor["tiebreak"]]
             where.append(
@@ -75,6 +78,19 @@ class SqlTableSource:
         if where:
             sql += " WHERE " + " AND ".join(where)
         return sql, params
+
+    def _unique_cursor_query(
+        self, select: str, table: str, cursor: Cursor | None, until: Cursor | None
+    ) -> tuple[str, list[object]]:
+        cur, cast = quote_ident(self.cursor_column), self.cursor_type
+        where, params = [], []
+        if cursor is not None:
+            params.append(cursor["value"])
+            where.append(f"{cur} > ${len(params)}::{cast}")
+        if until is not None:
+            params.append(until["value"])
+            where.append(f"{cur} <= ${len(params)}::{cast}")
+        return f"SELECT {select} FROM {table}" + (" WHERE " + " AND ".join(where) if where else ""), params
 
     def read(self, cursor: Cursor | None, until: Cursor | None = None) -> Iterator[ExtractBatch]:
         """Yield the rows after ``cursor`` (and not after ``until``) in cursor order, about ``batch_rows`` at a time.

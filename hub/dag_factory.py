@@ -39,6 +39,7 @@ def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
     doc = (
         f"{module_doc.strip()}\n\n## {spec.title}\n\n{spec.description}\n\n"
         f"- connection: `{spec.conn_id}`\n- target: `{spec.table}`\n- schedule: `{spec.schedule}`\n"
+        + "".join(f"- derived in the same transaction: `{t}`\n" for t in spec.extra_tables)
     )
     with DAG(
         dag_id=spec.dag_id,
@@ -51,7 +52,7 @@ def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
         tags=["sharehub", "ingest", spec.department],
     ) as dag:
 
-        @task(task_id="ingest", outlets=[table_asset(spec.table)])
+        @task(task_id="ingest", outlets=[table_asset(t) for t in (spec.table, *spec.extra_tables)])
         def ingest(run_id: str | None = None) -> dict:
             """Extract, map, validate and load one batch; returns the ledger counts."""
             from hub.pipeline import run_ingest

@@ -78,7 +78,39 @@ def prepare(scale: int, seed: int) -> dict[str, str]:
     os.environ["AIRFLOW_CONN_GA_POPULATION"] = postgres_connection_json(socket_dir, population.DATABASE)
     airflow_env.migrate_metadata()
     population.create(sim_ga, scale, seed)
-    return {"store": store, "ga_population": sim_ga}
+    uris = {"store": store, "ga_population": sim_ga}
+    uris |= _provision_sc_zw(admin, scale, seed)
+    return uris
+
+
+def _provision_sc_zw(admin: str, scale: int, seed: int) -> dict[str, str]:
+    """The 市场监管 and 政务服务 simulators of the same city (their connections set in this process)."""
+    from hub.store.embedded import database_uri
+    from simulators.city import CityPlan
+    from simulators.sc import entities
+    from simulators.sc.provision import provision as provision_sc
+    from simulators.zw import cases
+    from simulators.zw.provision import provision as provision_zw
+
+    plan = CityPlan(scale, seed)
+    for provision in (provision_sc, provision_zw):
+        os.environ.update(provision(plan, admin))
+    return {
+        "sc_market_entities": database_uri(admin, entities.DATABASE),
+        "zw_cases": database_uri(admin, cases.DATABASE),
+    }
+
+
+def _apply_sc_zw_day(uris: dict[str, str], scale: int, seed: int, day: int) -> dict[str, Any]:
+    """A day of changes at the 市场监管 registry and a day of cases at the 政务服务 log."""
+    from simulators.city import CityPlan, persons
+    from simulators.sc import entities
+    from simulators.zw import cases
+
+    plan = CityPlan(scale, seed)
+    sc = entities.apply_day(uris["sc_market_entities"], day, seed, persons(scale, seed))
+    zw = cases.apply_day(uris["zw_cases"], plan, day)
+    return {"sc_market_entities": {**sc.__dict__, "total": sc.total}, "zw_cases": zw.__dict__}
 
 
 def run_demo(scale: int = 5000, seed: int = 640100) -> DemoReport:
@@ -97,6 +129,7 @@ def run_demo(scale: int = 5000, seed: int = 640100) -> DemoReport:
         for day in (0, 1):
             if day:
                 report.changes["ga_population"] = population.apply_day(uris["ga_population"], day, seed).__dict__
+                report.changes |= _apply_sc_zw_day(uris, scale, seed, day)
             for spec in SOURCES:
                 run_id, state = run_dag_once(spec.dag_id, base + dt.timedelta(days=day))
                 entry = ledger.get(uris["store"], f"{spec.name}:{run_id}")

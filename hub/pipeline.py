@@ -99,6 +99,17 @@ def run_ingest(spec: SourceSpec, run_id: str, *, store: str | None = None, today
                 )
             faults.checkpoint("load.after_staging")
             merged = tx.merge()
+            # -- derived tables (e.g. shared.service_case from its steps): same transaction --
+            for derivation in mapping.derived:
+                inserted, updated = tx.derive(derivation)
+                log.info(
+                    "source %s: %s derived (%d new, %d changed)",
+                    spec.name,
+                    derivation.table.qualified_name,
+                    inserted,
+                    updated,
+                )
+            # -- end derived tables --
             tx.flush_quarantine()
             faults.checkpoint("load.before_commit")
             counts = {

@@ -32,6 +32,8 @@ class SourceSpec:
         schedule: Airflow schedule.
         options: Connector settings (table, cursor columns, page size...), apart from logic.
         description: Markdown for the DAG's doc.
+        extra_tables: Further standard tables the load writes (derived in the same
+            transaction, e.g. ``shared.service_case`` from its steps); also DAG outlets.
     """
 
     name: str
@@ -44,6 +46,7 @@ class SourceSpec:
     schedule: str
     options: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    extra_tables: tuple[str, ...] = ()
 
     @property
     def dag_id(self) -> str:
@@ -79,6 +82,40 @@ SOURCES: tuple[SourceSpec, ...] = (
             "Reads the 公安 population registry `T_RK_JBXX` incrementally on `GXSJ` (ties broken by "
             "`GMSFHM`), normalises identity numbers (GB 11643-1999, legacy 15-digit upgraded), and "
             "merges changed persons into `shared.population`; rejected rows go to quarantine."
+        ),
+    ),
+    SourceSpec(
+        name="sc_market_entities",
+        department="SC",
+        title="市场监管局 市场主体登记信息 (T_SCZT_DJXX)",
+        conn_id="sc_market_entities",
+        connector="connectors.factories:sql_table",
+        mapping="schemas.mappings.sc_market_entity:MAPPING",
+        table="shared.market_entity",
+        schedule="@hourly",
+        options={"table": "T_SCZT_DJXX", "cursor_column": "GXSJ", "tiebreak_column": "TYSHXYDM"},
+        description=(
+            "Reads the 市场监管 registry `T_SCZT_DJXX` incrementally on `GXSJ` (ties broken by `TYSHXYDM`) "
+            "into `shared.market_entity`, one row per USCC: of two versions of a code the latest GXSJ "
+            "wins (the older is quarantined as superseded); a code failing GB 32100 is quarantined."
+        ),
+    ),
+    SourceSpec(
+        name="zw_cases",
+        department="ZW",
+        title="政务服务中心 办件过程信息 (T_BJ_GCXX)",
+        conn_id="zw_cases",
+        connector="connectors.factories:sql_table",
+        mapping="schemas.mappings.zw_service_case:MAPPING",
+        table="shared.service_case_step",
+        schedule="*/5 * * * *",
+        options={"table": "T_BJ_GCXX", "cursor_column": "LSH", "tiebreak_column": "LSH", "cursor_type": "bigint"},
+        extra_tables=("shared.service_case",),
+        description=(
+            "Reads the append-only step log `T_BJ_GCXX` of the 综合窗口 platform on `LSH` into "
+            "`shared.service_case_step`, and in the same transaction re-derives `shared.service_case` "
+            "for every case the batch touched from all of its known steps, so steps arriving out of "
+            "order give the same case state as steps in order."
         ),
     ),
 )

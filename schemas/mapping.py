@@ -35,6 +35,21 @@ class MappedBatch:
     failures: tuple[Failure, ...]
 
 
+@dataclass(frozen=True)
+class Derivation:
+    """A standard table derived from the mapped one, written in the same load transaction.
+
+    Attributes:
+        table: The derived table.
+        sql: Given the staging table's name, one SQL statement that re-derives the rows of
+            ``table`` affected by the staged rows (after the merge) and returns one row
+            ``(inserted, updated)``. Parameters: ``$1`` source, ``$2`` batch id.
+    """
+
+    table: Table
+    sql: Callable[[str], str]
+
+
 class SchemaDriftError(ValueError):
     """A declared source column is missing from a batch: nothing of that batch may load."""
 
@@ -50,6 +65,8 @@ class Mapping:
         field_sources: For each target field, the source column(s) it comes from (documentation
             and lineage; the transform is the executable truth).
         transform: Vectorised function from a raw Arrow table to a :class:`MappedBatch`.
+        derived: Tables derived from this one in the same transaction (e.g. a case's state
+            from all of its steps).
     """
 
     source: str
@@ -57,6 +74,7 @@ class Mapping:
     source_columns: tuple[str, ...]
     field_sources: dict[str, str]
     transform: Callable[[pa.Table], MappedBatch]
+    derived: tuple[Derivation, ...] = ()
 
     def check_columns(self, raw: pa.Table) -> tuple[str, ...]:
         """Compare a raw batch's columns with the declared ones.

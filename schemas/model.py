@@ -122,6 +122,8 @@ class Table:
         sharing: Resource-level sharing attribute.
         update_cycle: How often it is refreshed (更新周期).
         order_by: Column that decides which of two versions of a key is newer.
+        indexes: Secondary indexes, each a tuple of column names (e.g. the foreign key a
+            derivation looks rows up by).
     """
 
     schema: str
@@ -134,6 +136,7 @@ class Table:
     sharing: Sharing = Sharing.UNCONDITIONAL
     update_cycle: str = "hourly"
     order_by: str = "source_updated_at"
+    indexes: tuple[tuple[str, ...], ...] = ()
 
     @property
     def qualified_name(self) -> str:
@@ -185,6 +188,14 @@ def create_table_sql(table: Table) -> str:
     lines.append(f"    PRIMARY KEY ({', '.join(table.key)})")
     body = ",\n".join(lines)
     return f"CREATE TABLE IF NOT EXISTS {table.qualified_name} (\n{body}\n)"
+
+
+def index_sql(table: Table) -> list[str]:
+    """Generate ``CREATE INDEX IF NOT EXISTS`` for the table's declared secondary indexes."""
+    return [
+        f"CREATE INDEX IF NOT EXISTS {table.name}_{'_'.join(cols)}_idx ON {table.qualified_name} ({', '.join(cols)})"
+        for cols in table.indexes
+    ]
 
 
 def comment_sql(table: Table) -> list[str]:
@@ -240,5 +251,6 @@ __all__ = [
     "arrow_schema",
     "comment_sql",
     "create_table_sql",
+    "index_sql",
     "staging_table_sql",
 ]

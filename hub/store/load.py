@@ -10,12 +10,15 @@ anywhere before the commit leaves nothing behind: temporary tables vanish with t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from hub.store.ledger import dumps
 from schemas.model import Table, staging_table_sql
+
+if TYPE_CHECKING:
+    from schemas.mapping import Derivation
 
 STAGING = "stg_rows"
 STAGING_QUARANTINE = "stg_quarantine"
@@ -231,6 +234,16 @@ class LoadTransaction:
         counted = self._fetchone(f"SELECT count(*) FROM {table}")
         assert counted is not None
         return int(counted[0])
+
+    def derive(self, derivation: Derivation) -> tuple[int, int]:
+        """Re-derive a dependent table from the merged rows, in this transaction.
+
+        Returns:
+            Rows inserted and updated in the derived table.
+        """
+        row = self._fetchone(derivation.sql(STAGING), (self.source, self.batch_id))
+        assert row is not None
+        return int(row[0]), int(row[1])
 
     def flush_quarantine(self) -> None:
         """Move quarantine staging into ``quarantine.record`` (a repeated run adds nothing twice)."""

@@ -19,7 +19,7 @@ from importlib import resources
 
 import psycopg
 
-from schemas.model import Table, comment_sql, create_table_sql
+from schemas.model import Table, comment_sql, create_table_sql, index_sql
 
 _LOCK_KEY = 640100_0001
 _migrated: set[str] = set()
@@ -77,7 +77,8 @@ def migrate(uri: str) -> list[str]:
 def sync_table(conn: psycopg.Connection, table: Table) -> bool:
     """Create or extend one declared table. Returns whether anything changed."""
     ddl = create_table_sql(table)
-    fingerprint = hashlib.sha256(ddl.encode()).hexdigest()
+    indexes = index_sql(table)
+    fingerprint = hashlib.sha256((ddl + "".join(f";{i}" for i in indexes)).encode()).hexdigest()
     stored = conn.execute(
         "SELECT fingerprint FROM hub.declared_table WHERE qualified_name = %s", (table.qualified_name,)
     ).fetchone()
@@ -103,6 +104,8 @@ def sync_table(conn: psycopg.Connection, table: Table) -> bool:
                     f"{table.qualified_name}.{f.name} is {existing[f.name]} in the store but declared {f.sql_type}: "
                     "write a migration that converts the data"
                 )
+        for stmt in indexes:
+            conn.execute(stmt)
         for stmt in comment_sql(table):
             conn.execute(stmt)
         conn.execute(

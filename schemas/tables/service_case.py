@@ -44,6 +44,7 @@ SERVICE_CASE_STEP = Table(
         Field("satisfaction", DataType.INTEGER, "满意度", description="1-5 (好差评), may arrive after BJ"),
         Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),
     ),
+    indexes=(("case_no",),),
 )
 
 SERVICE_CASE = Table(

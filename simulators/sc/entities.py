@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS "{TABLE}" (
     "GXSJ" timestamp without time zone
 );
 CREATE INDEX IF NOT EXISTS "IDX_{TABLE}_GXSJ" ON "{TABLE}" ("GXSJ");
+CREATE INDEX IF NOT EXISTS "IDX_{TABLE}_TYSHXYDM" ON "{TABLE}" ("TYSHXYDM");
 """
 
 DIRT_RATES = {"wrong_check_character": 0.002, "duplicate_row": 0.001, "bad_legal_rep_id": 0.002}
@@ -69,16 +70,18 @@ NAME_TAILS = {
 INDUSTRIES = ("商贸", "科技", "餐饮", "农业", "建筑", "物流", "文化", "医药")
 
 
+def organ_uscc(region: str, serial: int) -> str:
+    """The USCC of a government organ (机关, ``11``) in ``region`` with organisation serial ``serial``."""
+    org = np.frombuffer(f"MB{serial:06d}".encode(), dtype=np.uint8)[None, :]
+    body = np.frombuffer(f"11{region}".encode(), dtype=np.uint8)[None, :]
+    m = np.concatenate([body, org, org_check_characters(org)[:, None]], axis=1)
+    return (bytes(m[0]) + bytes(check_characters(m))).decode()
+
+
 def authority_codes() -> dict[str, str]:
     """The registering authorities (银川市 and district 市场监督管理局) and their USCCs."""
     names = {"640100": "银川市市场监督管理局"} | {c: f"银川市{n}市场监督管理局" for c, n in CITY_DISTRICTS.items()}
-    out = {}
-    for i, (region, name) in enumerate(names.items()):
-        org = np.frombuffer(f"MB{1500 + i:06d}".encode(), dtype=np.uint8)[None, :]
-        body = np.frombuffer(f"11{region}".encode(), dtype=np.uint8)[None, :]
-        m = np.concatenate([body, org, org_check_characters(org)[:, None]], axis=1)
-        out[name] = (bytes(m[0]) + bytes(check_characters(m))).decode()
-    return out
+    return {name: organ_uscc(region, 1500 + i) for i, (region, name) in enumerate(names.items())}
 
 
 def make_usccs(rng: np.random.Generator, entity_types: np.ndarray, regions: np.ndarray) -> np.ndarray:
@@ -215,4 +218,117 @@ def create(uri: str, table: pa.Table) -> None:
             if stmt.strip():
                 cur.execute(stmt)
         cur.adbc_ingest(TABLE, table, mode="append")
+        cur.execute(f'ANALYZE "{TABLE}"')
         conn.commit()
+
+
+DAY_RATES = {"registrations": 4e-4, "revocations": 1e-4, "cancellations": 1.5e-4, "address_changes": 3e-4}
+"""Share of the registry touched per day by each kind of change (at least 3 of each)."""
+
+
+@dataclass(frozen=True)
+class DayOfChanges:
+    """What :func:`apply_day` changed at the source."""
+
+    day: int
+    registrations: int
+    revocations: int
+    cancellations: int
+    address_changes: int
+
+    @property
+    def total(self) -> int:
+        """Rows inserted or updated at the source."""
+        return self.registrations + self.revocations + self.cancellations + self.address_changes
+
+
+def day_stamps(rng: np.random.Generator, date: dt.date, k: int) -> pa.Array:
+    """``k`` office-hour timestamps on ``date``; about five rows share each one."""
+    minutes = np.sort(rng.integers(8 * 60, 18 * 60, size=max(1, k // 5)))
+    base = np.datetime64(date, "s") + (minutes * 60).astype("timedelta64[s]")
+    return pa.array(base[rng.integers(0, len(base), size=k)], pa.timestamp("us"))
+
+
+def apply_day(uri: str, day: int, seed: int, persons: pa.Table) -> DayOfChanges:
+    """Apply day ``day`` (1, 2, ...) of changes: new registrations, 吊销, 注销 and address changes.
+
+    Every changed row gets a GXSJ on ``BASE_DAY + day``; several rows share one GXSJ. The
+    same ``(day, seed)`` on the same registry gives the same changes.
+
+    Args:
+        uri: The simulator database.
+        day: Day number after :data:`BASE_DAY`.
+        seed: The city's seed.
+        persons: The 公安 registry, for the new entities' legal representatives.
+    """
+    import adbc_driver_postgresql.dbapi as adbc
+
+    rng = np.random.default_rng([seed, 32100, day])
+    date = BASE_DAY + dt.timedelta(days=day)
+    with adbc.connect(uri) as conn, conn.cursor() as cur:
+        cur.execute(
+            f'SELECT "TYSHXYDM" FROM "{TABLE}" WHERE "DJZT" = \'1\' GROUP BY 1 ORDER BY "TYSHXYDM"::text COLLATE "C"'
+        )
+        active = cur.fetch_arrow_table()["TYSHXYDM"]
+        n = max(len(active), 1)
+        registrations, revocations, cancellations, moves = (max(3, round(n * r)) for r in DAY_RATES.values())
+        chosen = rng.choice(len(active), size=min(len(active), revocations + cancellations + moves), replace=False)
+        keys = active.take(pa.array(chosen)).combine_chunks()
+        kinds = ["2"] * revocations + ["3"] * cancellations + ["move"] * moves
+        regions = list(CITY_DISTRICTS.items())
+        pick = rng.integers(0, len(regions), len(keys))
+        new_addr = [
+            f"宁夏银川市{regions[p][1]}{ROADS[r]}{h}号"
+            for p, r, h in zip(
+                pick, rng.integers(0, len(ROADS), len(keys)), rng.integers(1, 500, len(keys)), strict=True
+            )
+        ]
+        changes = pa.table(
+            {
+                "TYSHXYDM": keys,
+                "KIND": pa.array(kinds[: len(keys)]),
+                "GXSJ": day_stamps(rng, date, len(keys)),
+                "NEW_ZS": pa.array(new_addr, pa.string()),
+                "NEW_XZQHDM": pa.array([regions[p][0] for p in pick], pa.string()),
+            }
+        )
+        cur.execute(
+            'CREATE TEMP TABLE "CHANGES" ("TYSHXYDM" text, "KIND" text, "GXSJ" timestamp, "NEW_ZS" text, '
+            '"NEW_XZQHDM" text)'
+        )
+        cur.adbc_ingest("CHANGES", changes, mode="append", temporary=True)
+        # of a duplicated code only the latest row changes: the older one stays as delivered
+        cur.execute(
+            f'UPDATE "{TABLE}" t SET '
+            '"DJZT" = CASE WHEN c."KIND" = \'move\' THEN t."DJZT" ELSE c."KIND" END, '
+            '"ZS" = CASE WHEN c."KIND" = \'move\' THEN c."NEW_ZS" ELSE t."ZS" END, '
+            '"ZS_XZQHDM" = CASE WHEN c."KIND" = \'move\' THEN c."NEW_XZQHDM" ELSE t."ZS_XZQHDM" END, '
+            '"HZRQ" = $1::date, "GXSJ" = c."GXSJ" '
+            f'FROM (SELECT c.*, (SELECT max(x."GXSJ") FROM "{TABLE}" x WHERE x."TYSHXYDM" = c."TYSHXYDM") AS latest '
+            'FROM "CHANGES" c) c WHERE t."TYSHXYDM" = c."TYSHXYDM" AND t."GXSJ" = c.latest',
+            parameters=(date.isoformat(),),
+        )
+        fresh = _registrations(registrations, seed * 1000 + day, persons, date, rng)
+        cur.execute(f'CREATE TEMP TABLE "FRESH" (LIKE "{TABLE}")')
+        cur.adbc_ingest("FRESH", fresh, mode="append", temporary=True)
+        cur.execute(
+            f'WITH ins AS (INSERT INTO "{TABLE}" SELECT * FROM "FRESH" f WHERE NOT EXISTS '
+            f'(SELECT 1 FROM "{TABLE}" t WHERE t."TYSHXYDM" = f."TYSHXYDM") RETURNING 1) SELECT count(*) FROM ins'
+        )
+        registrations = int(cur.fetchone()[0])
+        conn.commit()
+    return DayOfChanges(day, registrations, revocations, cancellations, moves)
+
+
+def _registrations(k: int, seed: int, persons: pa.Table, date: dt.date, rng: np.random.Generator) -> pa.Table:
+    """``k`` entities registered on ``date`` (active, established and approved that day)."""
+    fresh = generate(k, seed, persons)[0].slice(0, k)  # without the generator's duplicated rows
+    day = pa.array([date] * k, pa.date32())
+    for name, values in (
+        ("CLRQ", day),
+        ("HZRQ", day),
+        ("DJZT", pa.array(["1"] * k)),
+        ("GXSJ", day_stamps(rng, date, k)),
+    ):
+        fresh = fresh.set_column(fresh.schema.get_field_index(name), name, values)
+    return fresh

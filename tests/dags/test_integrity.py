@@ -53,7 +53,8 @@ def test_ingest_dag_house_rules(dagbag, spec) -> None:
         assert task.retries >= 1
         assert task.retry_exponential_backoff
     outlets = dag.get_task("ingest").outlets
-    assert [o.name for o in outlets] == [spec.table]
+    assert [o.name for o in outlets] == [spec.table, *spec.extra_tables]
+    assert all(t in dag.doc_md for t in spec.extra_tables)
 
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in dags_folder().glob("*.py")))

@@ -25,12 +25,16 @@ def test_demo_json_balances_every_run(tmp_path: Path) -> None:
         report = json.loads(out.stdout)
     finally:
         subprocess.run([str(hub), "store", "stop"], env=env, capture_output=True, timeout=120)
-    assert set(report["sources"]) == {"ga_population"}
-    assert len(report["runs"]) == 2
+    assert {"ga_population", "sc_market_entities", "zw_cases"} <= set(report["sources"])
+    assert len(report["runs"]) == 2 * len(report["sources"])
     for run in report["runs"]:
         assert run["state"] == "success"
         assert run["extracted"] == run["inserted"] + run["updated"] + run["unchanged"] + run["quarantined"]
-    full, incremental = report["runs"]
+    sc_full, sc_day = (r for r in report["runs"] if r["source"] == "sc_market_entities")
+    assert sc_full["quarantined"] > 0 and sc_day["extracted"] == report["changes"]["sc_market_entities"]["total"]
+    zw_full, zw_day = (r for r in report["runs"] if r["source"] == "zw_cases")
+    assert zw_full["extracted"] > 0 and zw_day["extracted"] == report["changes"]["zw_cases"]["steps"]
+    full, incremental = (r for r in report["runs"] if r["source"] == "ga_population")
     assert full["extracted"] == 1500 and full["quarantined"] > 0
     assert incremental["extracted"] == report["changes"]["ga_population"]["births"] + sum(
         report["changes"]["ga_population"][k] for k in ("deaths", "moves", "corrections")

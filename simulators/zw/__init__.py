@@ -1,0 +1,1 @@
+"""政务服务中心 case system simulator (``T_BJ_GCXX``)."""

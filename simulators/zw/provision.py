@@ -1,0 +1,27 @@
+"""Provision the 政务服务 simulator database ``sim_zw`` for a city plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simulators.city import CityPlan
+
+CONN_ID = "zw_cases"
+
+
+def provision(plan: CityPlan, admin_uri: str, home: Path | None = None) -> dict[str, str]:
+    """(Re)create ``sim_zw`` on the embedded server with the city's step log as of BASE_DAY.
+
+    Args:
+        plan: The city (scale and seed).
+        admin_uri: Admin URI of the embedded server.
+        home: Hub home; unused by database simulators (kept for one signature across simulators).
+
+    Returns:
+        The ``AIRFLOW_CONN_*`` environment values that point the hub at the simulator.
+    """
+    from simulators.database import provision_database
+    from simulators.zw.cases import DATABASE, create
+
+    del home
+    return provision_database(admin_uri, DATABASE, CONN_ID, lambda uri: create(uri, plan))

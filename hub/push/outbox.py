@@ -146,7 +146,11 @@ def send_batch(conn: psycopg.Connection, client: ProvincialClient, kind: str, ba
 
 
 def push(
-    uri: str, client: ProvincialClient, kinds: tuple[str, ...] = KINDS, max_batches: int | None = None
+    uri: str,
+    client: ProvincialClient,
+    kinds: tuple[str, ...] = KINDS,
+    max_batches: int | None = None,
+    batch_size: int = MAX_RECORDS,
 ) -> PushReport:
     """Form and send every pending batch of ``kinds``; batches of an unknown outcome stay pending.
 
@@ -155,6 +159,7 @@ def push(
         client: The platform client (paced, retrying).
         kinds: Which kinds to push.
         max_batches: Stop after sending this many batches (``None``: until nothing is pending).
+        batch_size: Records per new batch (at most 500, the platform's limit).
 
     Raises:
         AuthFailedError: on 401; nothing more is sent.
@@ -163,7 +168,7 @@ def push(
     sent = 0
     with psycopg.connect(uri) as conn:
         for kind in kinds:
-            form_batches(conn, kind)
+            form_batches(conn, kind, min(batch_size, MAX_RECORDS))
             for batch_id in _open_batches(conn, kind):
                 if max_batches is not None and sent >= max_batches:
                     return report

@@ -34,6 +34,22 @@ class Provisioned:
     public_key: str
     _stop: Any = field(repr=False, default=None)
 
+    def set_faults(self, **changes: Any) -> dict[str, Any]:
+        """Switch faults on or off (``POST /admin/faults``); returns the whole configuration."""
+        import requests
+
+        resp = requests.post(f"{self.url}/admin/faults", json=changes, timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+    def stats(self) -> dict[str, int]:
+        """Requests seen and faults injected so far (``GET /admin/stats``)."""
+        import requests
+
+        resp = requests.get(f"{self.url}/admin/stats", timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
     def stop(self) -> None:
         """Stop the simulator."""
         if self._stop is not None:

@@ -1,4 +1,4 @@
-"""# Derive e-certificates and case records (电子证照 · 办件)
+"""# Derive e-certificates and case records (电子证照 · 办件).
 
 Runs whenever `shared.market_entity`, `shared.social_insurance` or `shared.service_case` is
 updated (their ingest DAGs emit those Assets).

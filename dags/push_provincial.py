@@ -1,4 +1,4 @@
-"""# Push certificates and case records to the provincial platform
+"""# Push certificates and case records to the provincial platform.
 
 Every 5 minutes (Asia/Shanghai) and whenever new certificate or case versions were derived.
 Pending `hub.push_outbox` rows are claimed (`FOR UPDATE SKIP LOCKED`) into batches of at most

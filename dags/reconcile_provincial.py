@@ -1,4 +1,4 @@
-"""# Daily reconciliation (对账) with the provincial platform
+"""# Daily reconciliation (对账) with the provincial platform.
 
 At 02:30 Asia/Shanghai, for the previous day and each kind (certificates, cases): the
 platform's count and SM3 digest of the `key:version` lines it accepted are compared with what
@@ -26,7 +26,7 @@ with DAG(
 ) as dag:
 
     @task(task_id="reconcile", pool=POOL_NAME)
-    def reconcile(dag_run=None) -> dict:  # noqa: ANN001
+    def reconcile(dag_run=None) -> dict:
         """Compare yesterday per kind; re-queue on a difference."""
         from hub.push.tasks import reconcile_day, reconcile_task
 

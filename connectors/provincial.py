@@ -68,11 +68,12 @@ class ClientSettings:
 class TokenBucket:
     """Client-side limiter: at most ``rate`` acquisitions a second, spaced evenly (burst of one).
 
-    A burst of one keeps every one-second window at or under ``rate``.
+    A burst of one keeps every one-second window at or under ``rate``; the spacing carries a
+    ``margin`` (5 %) so that network jitter cannot bunch arrivals over the quota at the platform.
     """
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval = 1.0 / rate if rate > 0 else 0.0
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic, margin: float = 0.05) -> None:
+        self.interval = (1.0 + margin) / rate if rate > 0 else 0.0
         self._clock = clock
         self._next = 0.0
         self._lock = threading.Lock()

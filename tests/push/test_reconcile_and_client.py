@@ -69,7 +69,9 @@ def test_client_never_exceeds_its_rate_and_honours_retry_after(platform) -> None
     assert elapsed >= 1.0  # 21 requests at 20/s take at least a second
     assert platform.stats().get("429_quota", 0) == 0
     platform.set_faults(throttle_rate=1.0, retry_after=1)
-    c2 = ProvincialClient(ClientSettings(platform.url, conn["login"], conn["password"], max_attempts=1), sleep=slept.append)
+    c2 = ProvincialClient(
+        ClientSettings(platform.url, conn["login"], conn["password"], max_attempts=1), sleep=slept.append
+    )
     try:
         c2.reconciliation("cases", "2026-01-01")
     except Exception as exc:  # gives up after its throttle budget

@@ -50,7 +50,8 @@ def summary(uri: str) -> dict[str, Any]:
     recon: dict[str, Any] = {}
     with psycopg.connect(uri) as conn:
         for kind, sent, acc, dup, rej in conn.execute(
-            "SELECT kind, sum(records), sum(accepted), sum(duplicate), sum(rejected) FROM hub.push_attempt GROUP BY kind"
+            "SELECT kind, sum(records), sum(accepted), sum(duplicate), sum(rejected) "
+            "FROM hub.push_attempt GROUP BY kind"
         ):
             push[kind] |= {"sent": int(sent), "accepted": int(acc), "duplicate": int(dup), "rejected": int(rej)}
         for kind in KINDS:
@@ -58,8 +59,8 @@ def summary(uri: str) -> dict[str, Any]:
                 "SELECT count(*) FROM hub.push_outbox WHERE kind = %s AND status = 'pending'", (kind,)
             ).fetchone()[0]
             row = conn.execute(
-                "SELECT day, matched, platform_count, platform_digest, hub_count, hub_digest FROM hub.push_reconciliation"
-                " WHERE kind = %s ORDER BY id DESC LIMIT 1",
+                "SELECT day, matched, platform_count, platform_digest, hub_count, hub_digest "
+                "FROM hub.push_reconciliation WHERE kind = %s ORDER BY id DESC LIMIT 1",
                 (kind,),
             ).fetchone()
             if row is None:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def test_derive_push_and_reconcile_dags(airflow_db, store, platform) -> None:
+def test_derive_push_and_reconcile_dags(airflow_db, store, platform) -> None:  # noqa: F811
     ensure_pool()
     entities = shared_rows.insert_entities(store, 12)
     shared_rows.insert_cards(store, 8)

@@ -95,6 +95,7 @@ def main() -> None:
         "note": "shared machine (2 cores, other jobs running); the simulator runs as a child process",
         "results": results,
     }
+    embedded.stop()
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"push-{args.cases}.json"
     path.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n")

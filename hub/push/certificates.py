@@ -227,7 +227,10 @@ def _apply(conn: psycopg.Connection, drafts: list[Draft], signer: Signer, run_id
             series, version = known[0], known[1] + 1
             counts["versions"] += 1
         type_code, issuer_code, serial = series.removeprefix(identifier.ROOT + ".").split(".")
-        cid = identifier.build(type_code, issuer_code, serial, version)
+        try:
+            cid = identifier.build(type_code, issuer_code, serial, version)
+        except ValueError as exc:
+            raise ValueError(f"{d.type.source_table} record {d.source_key}: {d.type.name} identifier: {exc}") from exc
         record = {"certificate_id": cid, "version": version, **d.content}
         record["signature"] = signer.sign(canonical_json(record))
         certs.append(_certificate_row(record, series, signer.scheme, d, run_id, content_hash))

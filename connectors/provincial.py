@@ -195,6 +195,8 @@ class ProvincialClient:
 
     def _backoff(self, failures: int, what: str) -> None:
         s = self.settings
+        if failures >= s.max_attempts:
+            return  # giving up: no point in waiting
         wait = random.uniform(0, min(s.backoff_cap, s.backoff_base * 2 ** (failures - 1)))
         self.stats["retries"] += 1
         log.info("platform request failed (%s), attempt %d: retrying in %.2f s", what, failures, wait)

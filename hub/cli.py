@@ -86,6 +86,23 @@ def _ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _push(args: argparse.Namespace) -> int:
+    from hub.push.outbox import outbox_counts, retry_parked
+    from hub.store.connection import store_uri
+
+    if args.action == "retry":
+        signer = None
+        if args.resign:
+            from hub.push.signer import signer_from_connection
+
+            signer = signer_from_connection()
+        n = retry_parked(store_uri(), kind=args.kind, code=args.code, resign=signer)
+        print(f"re-queued {n} parked record(s); the next push_provincial run sends them")
+    else:
+        print(json.dumps(outbox_counts(store_uri()), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``hub``."""
     parser = argparse.ArgumentParser(prog="hub", description="ShareHub, the city's data-sharing hub")
@@ -122,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     from hub.access.cli import add_parsers as add_access_parsers
 
     add_access_parsers(sub)
+    push = sub.add_parser("push", help="the outbox to the provincial platform")
+    push.add_argument("action", choices=["retry", "status"], help="retry: re-queue parked (REJECTED) records")
+    push.add_argument("--kind", choices=["certificates", "cases"])
+    push.add_argument("--code", help="only records parked with this code, e.g. BAD_SIGNATURE")
+    push.add_argument("--resign", action="store_true", help="sign certificates again with certificate_signer")
+    push.set_defaults(func=_push)
     return parser
 
 

@@ -1,0 +1,108 @@
+"""Benchmark of the provincial push: records a second delivered to the simulated platform.
+
+Usage: ``python -m bench.push --cases 20000 --certificates 1000``. It starts its own embedded
+PostgreSQL under ``bench/.work`` (or ``$HUB_HOME``), writes rows straight into the shared tables,
+derives the versions and pushes them to the simulator (a child process) twice: with the quota
+lifted and with the city's 20 requests a second quota (at 500 records a batch, a ceiling of
+10,000 records a second). Writes ``bench/results/push-<cases>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=20_000)
+    parser.add_argument("--certificates", type=int, default=1_000)
+    args = parser.parse_args()
+    os.environ.setdefault("HUB_HOME", str(Path(__file__).parent / ".work"))
+    for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
+        del os.environ[key]
+
+    import psycopg
+
+    from bench.measure import measure
+    from connectors.provincial import ClientSettings, ProvincialClient
+    from hub.demo import _reset_database
+    from hub.push.cases import derive_cases
+    from hub.push.certificates import derive_certificates
+    from hub.push.outbox import push
+    from hub.push.signer import Sm2Signer
+    from hub.store import embedded
+    from hub.store.migrate import migrate
+    from simulators.province import shared_rows
+    from simulators.province.faults import FaultConfig
+    from simulators.province.provision import provision
+
+    admin = embedded.start()
+    store = _reset_database(admin, "bench_push_store")
+    migrate(store)
+    results = []
+    shared_rows.insert_cases(store, args.cases)
+    shared_rows.insert_entities(store, args.certificates)
+    with measure("derive case record versions (+ outbox)", args.cases) as m:
+        derive_cases(store)
+    results.append(m.to_json())
+
+    def requeue() -> None:
+        with psycopg.connect(store) as conn:
+            conn.execute(
+                "UPDATE hub.push_outbox SET status = 'pending', batch_id = NULL, batched_at = NULL, result = NULL,"
+                " accepted_on = NULL"
+            )
+            conn.execute("TRUNCATE hub.push_attempt")
+
+    for label, quota in (("quota lifted", 0), ("20 requests/s quota", 20)):
+        sim = provision(admin, "bench_sim_province", FaultConfig(quota_rps=quota))
+        conn_json = json.loads(sim.env["AIRFLOW_CONN_PROVINCIAL_PLATFORM"])
+        if quota:
+            signer_json = json.loads(sim.env["AIRFLOW_CONN_CERTIFICATE_SIGNER"])
+            signer = Sm2Signer(signer_json["password"], signer_json["extra"]["public_key"])
+        client = ProvincialClient(
+            ClientSettings(sim.url, conn_json["login"], conn_json["password"], rate_limit=quota, timeout=60)
+        )
+        requeue()
+        try:
+            with measure(f"push cases, {label}", args.cases) as m:
+                report = push(store, client, kinds=("cases",))
+            m.extra = {"client": dict(client.stats), "accepted": report.counts["cases"]["accepted"]}
+            results.append(m.to_json())
+            if quota:
+                with measure("derive certificates (SM2 signing, + outbox)", args.certificates) as m:
+                    derive_certificates(store, signer, "bench")
+                results.append(m.to_json())
+                with measure(f"push certificates (platform verifies SM2), {label}", args.certificates) as m:
+                    report = push(store, client, kinds=("certificates",))
+                m.extra = {"client": dict(client.stats), "accepted": report.counts["certificates"]["accepted"]}
+                results.append(m.to_json())
+        finally:
+            client.close()
+            sim.stop()
+    out = {
+        "benchmark": "push",
+        "scale": {"cases": args.cases, "certificates": args.certificates},
+        "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "note": "shared machine (2 cores, other jobs running); the simulator runs as a child process",
+        "results": results,
+    }
+    embedded.stop()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"push-{args.cases}.json"
+    path.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+    for r in results:
+        print(f"{r['name']}: {r['rows']:,} in {r['seconds']} s = {r['rows_per_second']:,}/s")
+    print(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""``shared.e_certificate`` (电子证照), derived by the hub: one row per certificate version.
+
+营业执照 from ``shared.market_entity`` and 社会保障卡 from ``shared.social_insurance``, with
+GB/T 36904 identifiers (GB/T 36901~36905-2018 core metadata) and the issuer's signature. A
+certificate (series) keeps its identifier's type, issuer and serial; every change of its face
+or status is a new version, delivered to the provincial platform.
+"""
+
+from __future__ import annotations
+
+from schemas.model import CodeTable, DataType, Field, PersonalClass, Sharing, Table
+
+CERTIFICATE_STATUS = CodeTable(
+    "certificate_status", "证照状态", {"VALID": "有效", "REVOKED": "吊销", "CANCELLED": "注销"}
+)
+HOLDER_ID_TYPE = CodeTable("holder_id_type", "持证主体代码类型", {"111": "公民身份号码", "001": "统一社会信用代码"})
+
+E_CERTIFICATE = Table(
+    schema="shared",
+    name="e_certificate",
+    code="640100-HUB-0001",
+    title="电子证照",
+    provider="HUB",
+    summary="Electronic certificates (营业执照, 社会保障卡) issued in the city, one row per certificate version.",
+    update_cycle="on change of the source",
+    sharing=Sharing.UNCONDITIONAL,
+    order_by="version",
+    fields=(
+        Field("certificate_id", DataType.TEXT, "证照标识", nullable=False, key=True, description="GB/T 36904"),
+        Field("series", DataType.TEXT, "证照系列", nullable=False, description="identifier without version and check"),
+        Field("version", DataType.INTEGER, "版本", nullable=False),
+        Field("type_code", DataType.TEXT, "证照类型代码", nullable=False),
+        Field("type_name", DataType.TEXT, "证照名称", nullable=False),
+        Field("number", DataType.TEXT, "证照编号", nullable=False, personal=PersonalClass.OTHER),
+        Field("holder_name", DataType.TEXT, "持证主体", nullable=False, personal=PersonalClass.NAME),
+        Field(
+            "holder_id",
+            DataType.TEXT,
+            "持证主体代码",
+            nullable=False,
+            personal=PersonalClass.IDENTIFIER,
+            sharing=Sharing.CONDITIONAL,
+        ),
+        Field("holder_id_type", DataType.TEXT, "持证主体代码类型", nullable=False, codes=HOLDER_ID_TYPE),
+        Field("issuer_name", DataType.TEXT, "颁发机构", nullable=False),
+        Field("issuer_code", DataType.TEXT, "颁发机构代码", nullable=False),
+        Field("issue_date", DataType.DATE, "颁发日期", nullable=False),
+        Field("valid_from", DataType.DATE, "有效期起始", nullable=False),
+        Field("valid_to", DataType.DATE, "有效期截止", description="null = 长期"),
+        Field("status", DataType.TEXT, "证照状态", nullable=False, codes=CERTIFICATE_STATUS),
+        Field("face", DataType.TEXT, "照面信息", nullable=False, personal=PersonalClass.OTHER, description="JSON"),
+        Field("signature", DataType.TEXT, "签名", nullable=False, description="base64, over the canonical JSON"),
+        Field("signature_scheme", DataType.TEXT, "签名算法", nullable=False),
+        Field("source_key", DataType.TEXT, "来源记录", nullable=False, personal=PersonalClass.OTHER),
+    ),
+)

@@ -1,0 +1,198 @@
+"""What the simulated platform accepted, in its own PostgreSQL database (e.g. ``sim_province``).
+
+One row per accepted ``(kind, key, version)``; the primary key makes "stored at most once" a
+property of the store, not of the code. A batch is applied in one transaction: either every
+accepted record of it is stored, or none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from hub.push import identifier
+from hub.push.gm import canonical_json, digest_lines, sm3_hex
+from hub.push.signer import Signer
+from simulators.province import checks
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+KINDS = ("certificates", "cases")
+DDL = """
+CREATE TABLE IF NOT EXISTS accepted (
+    kind         text NOT NULL CHECK (kind IN ('certificates', 'cases')),
+    key          text NOT NULL,
+    version      integer NOT NULL,
+    series       text NOT NULL,
+    status       text NOT NULL,
+    content_hash text NOT NULL,
+    payload      jsonb NOT NULL,
+    batch_id     text NOT NULL,
+    accepted_at  timestamptz NOT NULL DEFAULT now(),
+    accepted_on  date NOT NULL,
+    PRIMARY KEY (kind, key, version)
+);
+CREATE INDEX IF NOT EXISTS accepted_series ON accepted (kind, series, version DESC);
+CREATE INDEX IF NOT EXISTS accepted_day ON accepted (kind, accepted_on);
+"""
+
+
+@dataclass
+class _Head:
+    version: int
+    status: str
+
+
+def content_hash(record: dict[str, Any]) -> str:
+    """SM3 of the canonical JSON of a record without its signature (what "same content" means)."""
+    return sm3_hex(canonical_json({k: v for k, v in record.items() if k != "signature"}))
+
+
+def signed_message(record: dict[str, Any]) -> bytes:
+    """The bytes a certificate's signature covers: canonical JSON of every other field."""
+    return canonical_json({k: v for k, v in record.items() if k != "signature"})
+
+
+class PlatformStore:
+    """The platform's store, shared by the server's worker threads (one connection, one lock)."""
+
+    def __init__(self, uri: str, verifier: Signer | None) -> None:
+        self._conn = psycopg.connect(uri)
+        self._lock = threading.Lock()
+        self._verifier = verifier
+        with self._lock, self._conn.transaction():
+            self._conn.execute(DDL)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def apply_batch(self, kind: str, batch_id: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Check and store one batch; return one result per record, in order."""
+        key_field = "certificate_id" if kind == "certificates" else "case_no"
+        problems = [(checks.certificate_fields if kind == "certificates" else checks.case_fields)(r) for r in records]
+        self._check_ids(kind, records, problems)
+        with self._lock, self._conn.transaction():
+            keys = [str(r.get(key_field)) for r in records]
+            series = [_series(kind, r) for r in records]
+            stored = {
+                (k, v): h
+                for k, v, h in self._conn.execute(
+                    "SELECT key, version, content_hash FROM accepted WHERE kind = %s AND key = ANY(%s)", (kind, keys)
+                )
+            }
+            heads = {
+                s: _Head(v, st)
+                for s, v, st in self._conn.execute(
+                    "SELECT DISTINCT ON (series) series, version, status FROM accepted "
+                    "WHERE kind = %s AND series = ANY(%s) ORDER BY series, version DESC",
+                    (kind, [s for s in series if s]),
+                )
+            }
+            today = dt.datetime.now(SHANGHAI).date()
+            results, rows = [], []
+            for rec, key, ser, problem in zip(records, keys, series, problems, strict=True):
+                version = rec.get("version")
+                code, message = self._verdict(kind, rec, key, ser, problem, stored, heads)
+                status = "REJECTED" if code else "ACCEPTED"
+                if code == "DUPLICATE":
+                    status, code = "DUPLICATE", None
+                if status == "ACCEPTED":
+                    h = content_hash(rec)
+                    stored[(key, version)] = h
+                    heads[ser] = _Head(version, rec["status"])
+                    rows.append((kind, key, version, ser, rec["status"], h, Jsonb(rec), batch_id, today))
+                results.append({"key": key, "version": version, "status": status, "code": code, "message": message})
+            if rows:
+                with self._conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO accepted (kind, key, version, series, status, content_hash, payload, batch_id,"
+                        " accepted_on) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        rows,
+                    )
+        return results
+
+    def _check_ids(self, kind: str, records: list[dict[str, Any]], problems: list[checks.Problem]) -> None:
+        pairs: list[tuple[str, str]] = []
+        owners: list[tuple[int, str]] = []
+        for i, (rec, problem) in enumerate(zip(records, problems, strict=True)):
+            if problem is not None:
+                continue
+            if kind == "certificates":
+                wanted = [
+                    ("org", rec["issuer_code"], "issuer_code"),
+                    ("person" if rec["holder_id_type"] == "111" else "org", rec["holder_id"], "holder_id"),
+                ]
+            else:
+                wanted = [
+                    ("person" if rec["applicant_type"] == "PERSON" else "org", rec["applicant_id"], "applicant_id"),
+                    ("org", rec["dept_code"], "dept_code"),
+                ]
+            for id_kind, value, field in wanted:
+                pairs.append((id_kind, value))
+                owners.append((i, field))
+        for (i, field), ok in zip(owners, checks.id_checks(pairs), strict=True):
+            if not ok and problems[i] is None:
+                problems[i] = ("BAD_CHECKSUM", f"{field} fails its check character")
+
+    def _verdict(
+        self,
+        kind: str,
+        rec: dict[str, Any],
+        key: str,
+        ser: str | None,
+        problem: checks.Problem,
+        stored: dict[tuple[str, Any], str],
+        heads: dict[str, _Head],
+    ) -> tuple[str | None, str | None]:
+        version = rec.get("version")
+        if (key, version) in stored and problem is None:
+            if stored[(key, version)] == content_hash(rec):
+                return "DUPLICATE", None
+            return "VERSION_CONFLICT", f"{key} version {version} was stored with different content"
+        if problem is not None:
+            return problem
+        head = heads.get(ser or "")
+        if head is not None and head.version > version:
+            return "STALE_VERSION", f"version {head.version} is already stored"
+        if kind == "cases" and head is not None:
+            before, after = checks.CASE_RANK[head.status], checks.CASE_RANK[rec["status"]]
+            if after < before or (before == 3 and rec["status"] != head.status):
+                return "ILLEGAL_TRANSITION", f"status cannot move from {head.status} to {rec['status']}"
+        if kind == "certificates":
+            if self._verifier is None or not self._verifier.verify(signed_message(rec), rec["signature"]):
+                return "BAD_SIGNATURE", "signature does not verify with the issuer's key"
+        return None, None
+
+    def reconciliation(self, kind: str, day: dt.date) -> dict[str, Any]:
+        """Count and SM3 digest of the sorted ``key:version`` lines accepted on ``day`` (Asia/Shanghai)."""
+        with self._lock, self._conn.transaction():
+            rows = self._conn.execute(
+                "SELECT key, version FROM accepted WHERE kind = %s AND accepted_on = %s", (kind, day)
+            ).fetchall()
+        return {"accepted": len(rows), "digest": digest_lines(f"{k}:{v}" for k, v in rows)}
+
+    def holdings(self, kind: str) -> list[tuple[str, int]]:
+        """Every stored ``(key, version)`` of ``kind`` (admin view for tests)."""
+        with self._lock, self._conn.transaction():
+            return [tuple(r) for r in self._conn.execute("SELECT key, version FROM accepted WHERE kind = %s", (kind,))]
+
+    def forget(self, kind: str, key: str, version: int) -> int:
+        """Delete one stored record (admin: simulates a record lost by the platform)."""
+        with self._lock, self._conn.transaction():
+            return self._conn.execute(
+                "DELETE FROM accepted WHERE kind = %s AND key = %s AND version = %s", (kind, key, version)
+            ).rowcount
+
+
+def _series(kind: str, rec: dict[str, Any]) -> str | None:
+    if kind == "cases":
+        return rec.get("case_no") if isinstance(rec.get("case_no"), str) else None
+    cid = rec.get("certificate_id")
+    parsed = identifier.parse(cid) if isinstance(cid, str) else None
+    return parsed.series if parsed else None

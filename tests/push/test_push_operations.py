@@ -1,0 +1,72 @@
+"""Operating the push: concurrent runs, a wrong secret, fixing a rejection and retrying."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import psycopg
+import pytest
+
+from connectors.provincial import AuthFailedError, ClientSettings, ProvincialClient
+from hub.cli import main as hub_main
+from hub.push.cases import derive_cases
+from hub.push.certificates import derive_certificates
+from hub.push.outbox import push
+from hub.push.signer import Sm2Signer, generate_sm2_keypair
+from simulators.province import shared_rows
+from tests.push.helpers import client, outbox_rows, pending, platform_rows
+
+
+def test_two_concurrent_runs_never_send_the_same_row(store, platform) -> None:
+    shared_rows.insert_cases(store, 400)
+    derive_cases(store)
+    platform.set_faults(slow_rate=0.5, slow_seconds=0.3, quota_rps=0)
+    reports, errors = [], []
+
+    def run() -> None:
+        try:
+            reports.append(push(store, client(), batch_size=20))
+        except Exception as exc:  # pragma: no cover - surfaced by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(r.counts["cases"]["batches"] > 0 for r in reports)  # both runs did work
+    assert sum(r.counts["cases"]["sent"] for r in reports) == 400  # and no row went twice
+    assert sum(r.counts["cases"]["duplicate"] for r in reports) == 0
+    assert len(platform_rows(platform.database_uri)) == 400 and pending(store) == 0
+
+
+def test_a_wrong_secret_stops_the_push_and_changes_nothing(store, platform) -> None:
+    shared_rows.insert_cases(store, 5)
+    derive_cases(store)
+    conn = json.loads(platform.env["AIRFLOW_CONN_PROVINCIAL_PLATFORM"])
+    wrong = ProvincialClient(ClientSettings(platform.url, conn["login"], "not-the-secret"))
+    with pytest.raises(AuthFailedError, match="not retrying"):
+        push(store, wrong)
+    assert wrong.stats["requests"] == 1  # no retry on 401
+    assert pending(store) == 5 and platform_rows(platform.database_uri) == []
+
+
+def test_a_bad_signature_is_parked_then_fixed_with_retry_resign(store, platform) -> None:
+    shared_rows.insert_entities(store, 3)
+    derive_certificates(store, Sm2Signer(*generate_sm2_keypair()), "wrong-key")  # not the issuer's key
+    push(store, client())
+    parked = outbox_rows(store, "parked")
+    assert len(parked) == 3
+    with psycopg.connect(store) as conn:
+        assert {r[0] for r in conn.execute("SELECT code FROM hub.push_outbox")} == {"BAD_SIGNATURE"}
+    assert hub_main(["push", "retry", "--code", "BAD_SIGNATURE", "--resign"]) == 0  # key fixed: sign again
+    push(store, client())
+    assert outbox_rows(store, "delivered") == parked and outbox_rows(store, "parked") == set()
+    with psycopg.connect(store) as conn:
+        sigs = conn.execute(
+            "SELECT count(*) FROM shared.e_certificate c JOIN hub.push_outbox o ON o.record_key = c.certificate_id "
+            "WHERE c.signature = o.payload->>'signature'"
+        ).fetchone()[0]
+    assert sigs == 3

@@ -93,6 +93,12 @@ def run_ingest(spec: SourceSpec, run_id: str, *, store: str | None = None, today
                     int(np.count_nonzero(rejected)),
                 )
             faults.checkpoint("load.after_staging")
+            # --- batch gates (quality/gates.py): raise before the merge, so a failing batch loads nothing
+            if not window.repeat:
+                from quality.gates import enforce
+
+                enforce(uri, spec.name, spec.options, extracted=extracted, quarantined=tx.quarantined)
+            # --- end batch gates
             merged = tx.merge()
             tx.flush_quarantine()
             faults.checkpoint("load.before_commit")

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from quality import identity, uscc
 from quality.arrowutil import as_string_array
-from schemas.codes import PROVINCES
+from schemas.codes import CITY_CODE, CITY_DISTRICTS, PROVINCES
 from schemas.model import Field, Table
 
 
@@ -187,6 +187,69 @@ def date_not_future(f: Field, ctx: RuleContext) -> list[Failure]:
     """A date that is not after today."""
     future = pc.greater(ctx.data[f.name], pa.scalar(ctx.today, pa.date32()))
     return [Failure(f"{f.name}.future", f.name, f"{f.name} is in the future", _mask(future))]
+
+
+EARLIEST_DATE = dt.date(1900, 1, 1)
+"""Dates before this are typing errors in every declared table (no record predates it)."""
+CITY_REGIONS = frozenset({CITY_CODE, *CITY_DISTRICTS})
+_CONTROL = r"[\x00-\x08\x0b-\x1f\x7f]"
+_FULL_WIDTH_ASCII = "[\uff01-\uff5e\u3000]"
+
+
+@rule("gb_t_2260_city")
+def city_region_code(f: Field, ctx: RuleContext) -> list[Failure]:
+    """GB/T 2260 (:func:`region_code`), and a code inside 银川市 (``6401xx``) must be one of the city's known codes."""
+    column = as_string_array(ctx.data[f.name])
+    in_city = pc.starts_with(column, CITY_CODE[:4])
+    unknown = pc.and_(in_city, pc.invert(pc.is_in(column, value_set=pa.array(sorted(CITY_REGIONS)))))
+    return [
+        *region_code(f, ctx),
+        Failure(
+            f"{f.name}.city_region",
+            f.name,
+            f"{f.name} is inside 银川市 but not one of its known district codes",
+            _mask(unknown),
+        ),
+    ]
+
+
+@rule("date_range")
+def date_range(f: Field, ctx: RuleContext) -> list[Failure]:
+    """A date between 1900-01-01 and today (the lower bound catches typing errors)."""
+    column = ctx.data[f.name]
+    early = pc.less(column, pa.scalar(EARLIEST_DATE, pa.date32()))
+    return [
+        Failure(f"{f.name}.too_early", f.name, f"{f.name} is before {EARLIEST_DATE.isoformat()}", _mask(early)),
+        *date_not_future(f, ctx),
+    ]
+
+
+@rule("decimal_non_negative")
+def decimal_non_negative(f: Field, ctx: RuleContext) -> list[Failure]:
+    """A decimal that is not negative and fits its declared precision (null is left to ``required``)."""
+    column = ctx.data[f.name]
+    digits, scale = f.precision
+    limit = pa.scalar(10 ** (digits - scale) - 1, pa.int64()).cast(column.type)
+    negative = pc.less(column, pa.scalar(0, pa.int64()).cast(column.type))
+    too_big = pc.greater(column, limit)
+    return [
+        Failure(f"{f.name}.negative", f.name, f"{f.name} is negative", _mask(negative)),
+        Failure(f"{f.name}.precision", f.name, f"{f.name} exceeds numeric({digits},{scale})", _mask(too_big)),
+    ]
+
+
+@rule("text_hygiene")
+def text_hygiene(f: Field, ctx: RuleContext) -> list[Failure]:
+    """Free text after mapping: no control characters, no surrounding spaces, no full-width ASCII left."""
+    column = as_string_array(ctx.data[f.name])
+    control = pc.match_substring_regex(column, pattern=_CONTROL)
+    padded = pc.not_equal(column, pc.utf8_trim_whitespace(column))
+    full_width = pc.match_substring_regex(column, pattern=_FULL_WIDTH_ASCII)
+    return [
+        Failure(f"{f.name}.control_chars", f.name, f"{f.name} contains control characters", _mask(control)),
+        Failure(f"{f.name}.padded", f.name, f"{f.name} has leading or trailing spaces", _mask(padded)),
+        Failure(f"{f.name}.full_width", f.name, f"{f.name} still contains full-width ASCII", _mask(full_width)),
+    ]
 
 
 @dataclass(frozen=True)

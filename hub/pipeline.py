@@ -97,7 +97,7 @@ def run_ingest(spec: SourceSpec, run_id: str, *, store: str | None = None, today
             if not window.repeat:
                 from quality.gates import enforce
 
-                enforce(uri, spec.name, spec.options, extracted=extracted, quarantined=tx.quarantined)
+                enforce(uri, spec.name, extracted=extracted, quarantined=tx.quarantined)
             # --- end batch gates
             merged = tx.merge()
             tx.flush_quarantine()

@@ -209,17 +209,15 @@ def run_checks(uri: str, run_id: str | None = None) -> CheckRun:
             parameters=(run_id,),
         )
         cur.execute(
-            "UPDATE quality.finding SET status = 'resolved', resolved_at = now() "
-            "WHERE status = 'open' AND check_run_id <> $1",
+            "WITH gone AS (UPDATE quality.finding SET status = 'resolved', resolved_at = now() "
+            "WHERE status = 'open' AND check_run_id <> $1 RETURNING 1) SELECT count(*) FROM gone",
             parameters=(run_id,),
         )
-        resolved = cur.rowcount
-        cur.execute(
-            "SELECT source, rule, count(*) FROM quality.finding WHERE status = 'open' GROUP BY source, rule"
-        )
+        resolved = int(cur.fetchone()[0])
+        cur.execute("SELECT source, rule, count(*) FROM quality.finding WHERE status = 'open' GROUP BY source, rule")
         counts = {(s, r): int(n) for s, r, n in cur.fetchall()}
         conn.commit()
-    return CheckRun(run_id=run_id, counts=counts, resolved=max(resolved, 0))
+    return CheckRun(run_id=run_id, counts=counts, resolved=resolved)
 
 
 def summary(uri: str) -> list[dict]:

@@ -45,9 +45,8 @@ def gb11643_mismatch_sql(column: str) -> str:
     from quality.identity import WEIGHTS
 
     total = " + ".join(f"substr({column}, {i + 1}, 1)::int * {int(w)}" for i, w in enumerate(WEIGHTS))
-    return (
-        f"({column} ~ '{ID_NUMBER_REGEX}' AND substr('10X98765432', (({total}) % 11) + 1, 1) <> substr({column}, 18, 1))"
-    )
+    expected = f"substr('10X98765432', (({total}) % 11) + 1, 1)"
+    return f"({column} ~ '{ID_NUMBER_REGEX}' AND {expected} <> substr({column}, 18, 1))"
 
 
 def gb32100_mismatch_sql(column: str) -> str:
@@ -177,7 +176,9 @@ def suite_for(table: Table, today: dt.date | None = None) -> Any:
         if not f.nullable or f.key or "required" in f.rules:
             expectations.append(gx.expectations.ExpectColumnValuesToNotBeNull(column=f.name))
         if f.codes is not None:
-            expectations.append(gx.expectations.ExpectColumnValuesToBeInSet(column=f.name, value_set=list(f.codes.codes)))
+            expectations.append(
+                gx.expectations.ExpectColumnValuesToBeInSet(column=f.name, value_set=list(f.codes.codes))
+            )
         for name in f.rules:
             if name not in RULE_EXPECTATIONS:
                 raise KeyError(f"{table.qualified_name}.{f.name}: rule {name!r} has no GX expectation mapping")

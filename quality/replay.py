@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hub.registry import SourceSpec
-from hub.store.load import LoadTransaction
 from hub.store.ledger import LedgerEntry
+from hub.store.load import LoadTransaction
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?$")
 _TIMESTAMP_TZ = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:?\d{2}$")

@@ -135,12 +135,21 @@ def render_html(report: dict[str, Any]) -> str:
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>ShareHub quality report</title></head><body>",
         "<h1>ShareHub quality report</h1>",
-        table("Recent runs", report["runs"], ["started_at", "batch_id", "status", "extracted", "quarantined",
-                                              "quarantine_rate"]),
-        table("Per day", report["daily"], ["day", "source", "runs", "failed", "extracted", "quarantined",
-                                           "quarantine_rate"]),
-        table("Quarantine by source, rule and field", report["by_rule"],
-              ["source", "rule", "field", "total", "pending", "released", "superseded"]),
+        table(
+            "Recent runs",
+            report["runs"],
+            ["started_at", "batch_id", "status", "extracted", "quarantined", "quarantine_rate"],
+        ),
+        table(
+            "Per day",
+            report["daily"],
+            ["day", "source", "runs", "failed", "extracted", "quarantined", "quarantine_rate"],
+        ),
+        table(
+            "Quarantine by source, rule and field",
+            report["by_rule"],
+            ["source", "rule", "field", "total", "pending", "released", "superseded"],
+        ),
         table("Trend", trend_rows, ["source", "quarantine_rate"]),
         table("Cross-department findings", report["findings"], ["source", "rule", "open", "resolved"]),
         "</body></html>",

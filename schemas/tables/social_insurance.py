@@ -39,7 +39,13 @@ SOCIAL_INSURANCE = Table(
         Field("employer_name", DataType.TEXT, "单位名称"),
         Field("employer_uscc", DataType.TEXT, "单位统一社会信用代码", rules=("gb32100",)),
         Field("enrolled_on", DataType.DATE, "参保日期", nullable=False, rules=("date_range",)),
-        Field("contribution_base", DataType.DECIMAL, "缴费基数 (元)", precision=(12, 2), sharing=Sharing.CONDITIONAL, rules=("decimal_non_negative",)
+        Field(
+            "contribution_base",
+            DataType.DECIMAL,
+            "缴费基数 (元)",
+            precision=(12, 2),
+            sharing=Sharing.CONDITIONAL,
+            rules=("decimal_non_negative",),
         ),
         Field("card_no", DataType.TEXT, "社会保障卡号", personal=PersonalClass.OTHER),
         Field("card_issued_on", DataType.DATE, "发卡日期"),

@@ -246,12 +246,16 @@ def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = 
     from schemas.tables import TABLES
 
     tables = tables or list(TABLES.values())
+    checkpoint_name = CHECKPOINT if len(tables) == len(TABLES) else CHECKPOINT + "_" + "_".join(t.name for t in tables)
     root = gx_root()
     root.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(root))
-    source = context.data_sources.add_or_update_postgres(DATASOURCE, connection_string="${" + _URI_VARIABLE + "}")
-    definitions = []
-    for table in tables:
+    try:
+        source = context.data_sources.get(DATASOURCE)
+    except KeyError:
+        source = context.data_sources.add_postgres(DATASOURCE, connection_string="${" + _URI_VARIABLE + "}")
+    definitions = {}
+    for table in TABLES.values():  # every table keeps its asset, suite and definition, even if not run now
         asset_name = table.qualified_name
         try:
             asset = source.get_asset(asset_name)
@@ -262,15 +266,13 @@ def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = 
         except (KeyError, LookupError):
             batch = asset.add_batch_definition_whole_table("whole_table")
         suite = context.suites.add_or_update(suite_for(table, today))
-        definitions.append(
-            context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=table.qualified_name, data=batch, suite=suite)
-            )
+        definitions[table.qualified_name] = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=table.qualified_name, data=batch, suite=suite)
         )
     checkpoint = context.checkpoints.add_or_update(
         gx.Checkpoint(
-            name=CHECKPOINT,
-            validation_definitions=definitions,
+            name=checkpoint_name,
+            validation_definitions=[definitions[t.qualified_name] for t in tables],
             actions=[UpdateDataDocsAction(name="update_data_docs")],
             result_format={"result_format": "SUMMARY"},
         )

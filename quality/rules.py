@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -200,7 +201,7 @@ _FULL_WIDTH_ASCII = "[\uff01-\uff5e\u3000]"
 def city_region_code(f: Field, ctx: RuleContext) -> list[Failure]:
     """GB/T 2260 (:func:`region_code`), and a code inside 银川市 (``6401xx``) must be one of the city's known codes."""
     column = as_string_array(ctx.data[f.name])
-    in_city = pc.starts_with(column, CITY_CODE[:4])
+    in_city = pc.and_(pc.starts_with(column, CITY_CODE[:4]), pc.match_substring_regex(column, pattern=r"^[0-9]{6}$"))
     unknown = pc.and_(in_city, pc.invert(pc.is_in(column, value_set=pa.array(sorted(CITY_REGIONS)))))
     return [
         *region_code(f, ctx),
@@ -229,8 +230,8 @@ def decimal_non_negative(f: Field, ctx: RuleContext) -> list[Failure]:
     """A decimal that is not negative and fits its declared precision (null is left to ``required``)."""
     column = ctx.data[f.name]
     digits, scale = f.precision
-    limit = pa.scalar(10 ** (digits - scale) - 1, pa.int64()).cast(column.type)
-    negative = pc.less(column, pa.scalar(0, pa.int64()).cast(column.type))
+    limit = pa.scalar(Decimal(10 ** (digits - scale)) - Decimal(1).scaleb(-scale), column.type)
+    negative = pc.less(column, pa.scalar(Decimal(0), column.type))
     too_big = pc.greater(column, limit)
     return [
         Failure(f"{f.name}.negative", f.name, f"{f.name} is negative", _mask(negative)),

@@ -10,6 +10,7 @@ from hub import registry
 from hub.pipeline import run_ingest
 from quality import gx_suites
 from schemas.tables import TABLES
+from tests.quality.shared_rows import insert
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -55,3 +56,14 @@ def test_checkpoint_validates_the_store_and_writes_data_docs(store: str, ga_sour
     for name in TABLES:
         assert name in html
     assert "quality report" in result.report_page.read_text(encoding="utf-8")
+
+
+def test_a_bad_stored_row_fails_its_suite_by_name(store: str) -> None:
+    from tests.quality.test_findings import _person
+
+    good = "11010519491231002X"
+    insert(store, "shared.population", [_person(good, "NORMAL"), _person(good[:17] + "1", "NORMAL")])
+    result = gx_suites.run(store, [TABLES["shared.population"]], today=TODAY)
+    (population,) = result.suites
+    assert not population.success
+    assert population.failed == ["id_number: GB 11643-1999 check character matches"]

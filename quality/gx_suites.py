@@ -202,6 +202,11 @@ def gx_root() -> Path:
     return hub_home() / "quality"
 
 
+def docs_dir() -> Path:
+    """The Data Docs site (``index.html``, one page per suite and validation, ``quality_report.html``)."""
+    return gx_root() / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+
 @dataclass(frozen=True)
 class SuiteResult:
     """The outcome of one table's suite."""
@@ -294,7 +299,7 @@ def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = 
                 failed=failed,
             )
         )
-    docs = root / "gx" / "uncommitted" / "data_docs" / "local_site"
+    docs = docs_dir()
     page = docs / "quality_report.html"
     page.write_text(report.render_html(report.build(uri)), encoding="utf-8")
     return GxRun(success=bool(result.success), suites=suites, docs_index=docs / "index.html", report_page=page)

@@ -195,3 +195,13 @@ def test_market_entity_dirt_lands_under_its_rules(store: str) -> None:
             )
         }
     assert bad_reps and bad_reps <= found
+
+
+def test_date_to_ymd_arithmetic_matches_the_calendar() -> None:
+    from quality.rules import _ymd
+
+    rng = np.random.default_rng(1)
+    dates = [dt.date(1, 1, 1) + dt.timedelta(days=int(x)) for x in rng.integers(0, 3_000_000, 5000)]
+    dates += [dt.date(2000, 2, 29), dt.date(1900, 3, 1), dt.date(1969, 12, 31), dt.date(1970, 1, 1)]
+    got = _ymd(pa.array([*dates, None], pa.date32()))
+    assert got.tolist() == [d.year * 10000 + d.month * 100 + d.day for d in dates] + [0]

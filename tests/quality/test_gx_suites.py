@@ -62,8 +62,15 @@ def test_a_bad_stored_row_fails_its_suite_by_name(store: str) -> None:
     from tests.quality.test_findings import _person
 
     good = "11010519491231002X"
-    insert(store, "shared.population", [_person(good, "NORMAL"), _person(good[:17] + "1", "NORMAL")])
+    malformed = "11010519491231003Y"
+    rows = [_person(good, "NORMAL"), _person(good[:17] + "1", "NORMAL"), _person(malformed, "NORMAL")]
+    insert(store, "shared.population", rows)
     result = gx_suites.run(store, [TABLES["shared.population"]], today=TODAY)
     (population,) = result.suites
     assert not population.success
-    assert population.failed == ["id_number: GB 11643-1999 check character matches"]
+    assert sorted(population.failed) == [
+        "expect_column_values_to_match_regex(id_number)",
+        "id_number: GB 11643-1999 check character matches",
+    ]
+    pages = [p.read_text(encoding="utf-8") for p in gx_suites.docs_dir().rglob("*.html")]
+    assert pages and not any(malformed in page for page in pages)  # counts only, no identity number

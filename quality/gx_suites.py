@@ -227,6 +227,18 @@ class GxRun:
     report_page: Path
 
 
+def _link_report(index: Path, page: str) -> None:
+    """Put a link to the quality report at the top of the Data Docs index (GX rewrites the index on each build)."""
+    if not index.exists():
+        return
+    html = index.read_text(encoding="utf-8")
+    if page not in html and "<body" in html:
+        head, _, rest = html.partition("<body")
+        tag, _, body = rest.partition(">")
+        link = f'<p style="margin:1em"><a href="{page}">ShareHub quality report (per run, per day, trend)</a></p>'
+        index.write_text(f"{head}<body{tag}>{link}{body}", encoding="utf-8")
+
+
 def _sqlalchemy_uri(uri: str) -> str:
     return uri.replace("postgresql://", "postgresql+psycopg2://", 1) if uri.startswith("postgresql://") else uri
 
@@ -284,6 +296,7 @@ def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = 
         )
     )
     result = checkpoint.run()
+    context.build_data_docs()  # the action rebuilt only what this run touched: list every table's suite
     suites = []
     for validation in result.run_results.values():
         failed = [
@@ -303,4 +316,5 @@ def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = 
     docs = docs_dir()
     page = docs / "quality_report.html"
     page.write_text(report.render_html(report.build(uri)), encoding="utf-8")
+    _link_report(docs / "index.html", page.name)
     return GxRun(success=bool(result.success), suites=suites, docs_index=docs / "index.html", report_page=page)

@@ -22,6 +22,7 @@ def test_ingest_dag_runs_quality_check_and_updates_data_docs(airflow_db, store, 
     index = (docs_dir() / "index.html").read_text(encoding="utf-8")
     for name in TABLES:
         assert name in index
+    assert 'href="quality_report.html"' in index
     suites = list((docs_dir() / "expectations").rglob("*.html"))
     assert len(suites) == len(TABLES)
     validations = list((docs_dir() / "validations").rglob("*.html"))

@@ -20,7 +20,8 @@ def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
         days: How many recent days to aggregate.
 
     Returns:
-        A JSON-ready dict with ``runs``, ``daily``, ``by_rule``, ``trend`` and ``findings``.
+        A JSON-ready dict: ``runs`` (each with its quarantine by rule and field), ``daily``,
+        ``daily_by_rule``, ``by_rule`` (all time), ``trend`` and ``findings``.
     """
     import psycopg
     from psycopg.rows import dict_row
@@ -47,6 +48,20 @@ def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
             "count(*) FILTER (WHERE status = 'superseded') AS superseded "
             "FROM quarantine.record GROUP BY 1, 2, 3 ORDER BY 1, total DESC, 2"
         ).fetchall()
+        by_batch = conn.execute(
+            "SELECT batch_id, rule, coalesce(field, '') AS field, count(*) AS n FROM quarantine.record "
+            "WHERE batch_id = ANY(%s) GROUP BY 1, 2, 3 ORDER BY 1, n DESC",
+            ([r["batch_id"] for r in recent],),
+        ).fetchall()
+        daily_rules = conn.execute(
+            "SELECT (created_at AT TIME ZONE 'Asia/Shanghai')::date AS day, source, rule, "
+            "coalesce(field, '') AS field, count(*) AS n FROM quarantine.record "
+            "WHERE created_at > now() - make_interval(days => %s) GROUP BY 1, 2, 3, 4 ORDER BY 1 DESC, 2, n DESC",
+            (days,),
+        ).fetchall()
+    fields: dict[str, list[dict[str, Any]]] = {}
+    for b in by_batch:
+        fields.setdefault(b["batch_id"], []).append({"rule": b["rule"], "field": b["field"], "count": b["n"]})
     run_rows = [
         {
             "batch_id": r["batch_id"],
@@ -57,6 +72,7 @@ def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
             "quarantined": r["quarantined"],
             "quarantine_rate": _rate(r["quarantined"], r["extracted"]),
             "rules": r["rule_counts"],
+            "quarantine_by_field": fields.get(r["batch_id"], []),
             "error": r["error"],
         }
         for r in recent
@@ -79,6 +95,7 @@ def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
             }
             for d in daily
         ],
+        "daily_by_rule": [{**d, "day": d["day"].isoformat()} for d in daily_rules],
         "by_rule": [dict(r) for r in by_rule],
         "trend": trend,
         "findings": summary(uri),
@@ -103,7 +120,10 @@ def render_text(report: dict[str, Any]) -> str:
             f"  {d['day']} {d['source']} runs={d['runs']} failed={d['failed']} extracted={d['extracted']} "
             f"quarantined={d['quarantined']} ({d['quarantine_rate']:.2%})"
         )
-    lines.append("Quarantine by source, rule and field:")
+    lines.append("Quarantined per day by source, rule and field:")
+    for d in report["daily_by_rule"]:
+        lines.append(f"  {d['day']} {d['source']} {d['rule']} [{d['field']}] {d['n']}")
+    lines.append("Quarantine by source, rule and field (all time):")
     for q in report["by_rule"]:
         lines.append(
             f"  {q['source']} {q['rule']} [{q['field']}] total={q['total']} pending={q['pending']} "
@@ -146,7 +166,12 @@ def render_html(report: dict[str, Any]) -> str:
             ["day", "source", "runs", "failed", "extracted", "quarantined", "quarantine_rate"],
         ),
         table(
-            "Quarantine by source, rule and field",
+            "Quarantined per day by source, rule and field",
+            report["daily_by_rule"],
+            ["day", "source", "rule", "field", "n"],
+        ),
+        table(
+            "Quarantine by source, rule and field (all time)",
             report["by_rule"],
             ["source", "rule", "field", "total", "pending", "released", "superseded"],
         ),

@@ -28,6 +28,10 @@ def test_report_counts_by_source_rule_and_field_with_trend(store: str, ga_source
     assert sum(by_rule.values()) == first.quarantined + second.quarantined
     assert ("ga_population", "id_number.checksum", "id_number") in by_rule
     assert [p["batch_id"] for p in data["trend"]["ga_population"]] == [first.batch_id, second.batch_id]
+    per_run = {(f["rule"], f["field"]): f["count"] for f in data["runs"][1]["quarantine_by_field"]}
+    assert sum(per_run.values()) == first.quarantined
+    assert per_run[("id_number.checksum", "id_number")] == first.rule_counts["id_number.checksum"]
+    assert sum(d["n"] for d in data["daily_by_rule"]) == first.quarantined + second.quarantined
     (day,) = data["daily"]
     assert day["runs"] == 2 and day["extracted"] == first.extracted + second.extracted
 

@@ -45,7 +45,11 @@ class SqlCheck:
 
 
 def sql_checks() -> list[SqlCheck]:
-    """The SQL checks between the insurance tables, the population registry and the market-entity registry."""
+    """The set-wise SQL checks.
+
+    Insurance tables against the population and market-entity registries, and evaluations of
+    cases the case system never completed (a step arriving late resolves its finding at the next check).
+    """
     checks: list[SqlCheck] = []
     for table in _INSURANCE:
         checks += [
@@ -84,6 +88,16 @@ def sql_checks() -> list[SqlCheck]:
                 "WHERE i.status = 'ACTIVE' AND m.status <> 'ACTIVE'",
             ),
         ]
+    checks.append(
+        SqlCheck(
+            "shared.service_case_step",
+            "case.evaluation_without_completion",
+            "shared.service_case_step",
+            "an evaluation (满意度) arrived for a case with no 办结 (BJ) step",
+            "SELECT s.step_no::text, s.case_no FROM shared.service_case_step s WHERE s.satisfaction IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM shared.service_case_step b WHERE b.case_no = s.case_no AND b.step = 'BJ')",
+        )
+    )
     return checks
 
 

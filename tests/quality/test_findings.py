@@ -126,6 +126,9 @@ def _seed(store: str) -> None:
             _step(4, "ORG", ACTIVE_CO[:17] + "M"),  # wrong check character
             _step(5, "PERSON", ACTIVE_CO),  # a USCC where an identity number belongs
             _step(6, "PERSON", ALIVE.lower()),  # lower-case x is a repair, not a failure
+            _step(7, "PERSON", ALIVE) | {"case_no": "C1", "satisfaction": 5},  # evaluation, C1 never completed
+            _step(8, "PERSON", ALIVE) | {"case_no": "C3", "step": "BJ", "result": "APPROVED"},
+            _step(9, "PERSON", ALIVE) | {"case_no": "C3", "satisfaction": 4},  # evaluation after BJ: fine
         ],
     )
 
@@ -149,9 +152,10 @@ def test_each_cross_department_problem_is_a_finding_and_rows_stay(store: str) ->
         ("shared.service_case_step", "applicant_id.check", "2"),
         ("shared.service_case_step", "applicant_id.check", "4"),
         ("shared.service_case_step", "applicant_id.check", "5"),
+        ("shared.service_case_step", "case.evaluation_without_completion", "7"),
     }
     assert run.counts[("shared.social_insurance", "person.not_in_population")] == 1
-    assert run.total == 10
+    assert run.total == 11
     with psycopg.connect(store) as conn:
         related = conn.execute(
             "SELECT related_table, related_key FROM quality.finding WHERE rule = 'employer.unknown_uscc'"
@@ -168,8 +172,9 @@ def test_a_fixed_problem_is_resolved_not_deleted(store: str) -> None:
     insert(store, "shared.population", [_person(STRANGER, "NORMAL")])
     with psycopg.connect(store) as conn:
         conn.execute("UPDATE shared.market_entity SET status = 'ACTIVE' WHERE uscc = %s", (REVOKED_CO,))
+    insert(store, "shared.service_case_step", [_step(10, "PERSON", ALIVE) | {"case_no": "C1", "step": "BJ"}])
     run = findings.run_checks(store, "check-2")
-    assert run.resolved == 3  # P2 and M2 now known, P1/410's employer active again
+    assert run.resolved == 4  # P2 and M2 now known, P1/410's employer active again, C1's BJ arrived late
     with psycopg.connect(store) as conn:
         states = dict(
             conn.execute(

@@ -5,12 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from stdnum.cn import uscc as stdnum_uscc
 
 from hub import registry
 from hub.pipeline import run_ingest
 from quality import gx_suites
 from schemas.tables import TABLES
 from tests.quality.shared_rows import insert
+from tests.quality.test_findings import _org_check, _person
+from tests.quality.test_identity import id_candidates
+from tests.quality.test_uscc import ALPHA
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -32,6 +38,29 @@ def test_check_digit_sql_agrees_with_stdnum(store: str) -> None:
     ]
     assert _sql_verdicts(store, gx_suites.gb32100_mismatch_sql("v"), usccs) == [not uscc.is_valid(u) for u in usccs]
     assert _sql_verdicts(store, gx_suites.gb32100_mismatch_sql("v"), usccs)[:3] == [False, True, True]
+
+
+@st.composite
+def _org_codes(draw: st.DrawFn) -> str:
+    head = draw(st.text("0123456789", min_size=8, max_size=8))
+    body = draw(st.text("0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=8, max_size=8))
+    first17 = head + body + _org_check(body)
+    last = draw(st.sampled_from(ALPHA))
+    return first17 + (stdnum_uscc.calc_check_digit(first17) if draw(st.booleans()) else last)
+
+
+def test_check_digit_sql_agrees_with_stdnum_on_many_codes(store: str) -> None:
+    from stdnum.cn import ric, uscc
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(id_candidates(), min_size=1, max_size=40), st.lists(_org_codes(), min_size=1, max_size=40))
+    def check(ids: list[str], codes: list[str]) -> None:
+        assert _sql_verdicts(store, gx_suites.gb11643_mismatch_sql("v"), ids) == [
+            ric.calc_check_digit(i) != i[-1] for i in ids
+        ]
+        assert _sql_verdicts(store, gx_suites.gb32100_mismatch_sql("v"), codes) == [not uscc.is_valid(c) for c in codes]
+
+    check()
 
 
 def test_every_table_gets_a_derived_suite() -> None:
@@ -59,8 +88,6 @@ def test_checkpoint_validates_the_store_and_writes_data_docs(store: str, ga_sour
 
 
 def test_a_bad_stored_row_fails_its_suite_by_name(store: str) -> None:
-    from tests.quality.test_findings import _person
-
     good = "11010519491231002X"
     malformed = "11010519491231003Y"
     rows = [_person(good, "NORMAL"), _person(good[:17] + "1", "NORMAL"), _person(malformed, "NORMAL")]

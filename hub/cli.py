@@ -100,6 +100,74 @@ def _push(args: argparse.Namespace) -> int:
         print(f"re-queued {n} parked record(s); the next push_provincial run sends them")
     else:
         print(json.dumps(outbox_counts(store_uri()), indent=2))
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from hub.store.connection import store_uri
+    from quality import replay
+
+    uri = store_uri()
+    if args.action == "list":
+        rows = replay.list_rows(
+            uri,
+            source=args.source,
+            status=None if args.status == "all" else args.status,
+            rule=args.rule,
+            limit=args.limit or 50,
+        )
+        if args.json:
+            print(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2))
+        for r in [] if args.json else rows:
+            print(f"{r.id} {r.source} {r.status} {r.rule} [{r.field or ''}] {r.batch_id} {r.message}")
+        return 0
+    if args.action == "show":
+        if args.id is None:
+            print("hub quarantine show needs --id", file=sys.stderr)
+            return 2
+        row = replay.show(uri, args.id)
+        if row is None:
+            print(f"no quarantine record {args.id}", file=sys.stderr)
+            return 1
+        print(json.dumps(asdict(row), ensure_ascii=False, indent=2))
+        return 0
+    from hub import registry
+
+    sources = [registry.get(args.source)] if args.source else list(registry.SOURCES)
+    results = []
+    for spec in sources:
+        entry = replay.replay(spec, store=uri, limit=args.limit)
+        results.append({"source": spec.name, "batch": entry.to_json() if entry else None})
+        if not args.json:
+            print(
+                f"{spec.name}: nothing pending"
+                if entry is None
+                else f"{spec.name}: {entry.batch_id} replayed={entry.extracted} "
+                f"released={entry.inserted + entry.updated + entry.unchanged} still_quarantined={entry.quarantined}"
+            )
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _quality(args: argparse.Namespace) -> int:
+    from hub.store.connection import store_uri
+    from quality import report
+
+    uri = store_uri()
+    if args.action == "check":
+        from quality.findings import run_checks
+        from quality.gx_suites import run
+
+        check = run_checks(uri)
+        result = run(uri)
+        print(f"findings: {check.total} open, {check.resolved} resolved; data docs: {result.docs_index}")
+        for s in result.suites:
+            print(f"  {s.table}: {'ok' if s.success else 'FAILED ' + ', '.join(s.failed)}")
+        return 0 if result.success else 1
+    data = report.build(uri, runs=args.runs)
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str) if args.json else report.render_text(data))
     return 0
 
 
@@ -145,6 +213,22 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--code", help="only records parked with this code, e.g. BAD_SIGNATURE")
     push.add_argument("--resign", action="store_true", help="sign certificates again with certificate_signer")
     push.set_defaults(func=_push)
+
+    qua = sub.add_parser("quarantine", help="list, show and replay quarantined rows")
+    qua.add_argument("action", choices=["list", "show", "replay"])
+    qua.add_argument("--source")
+    qua.add_argument("--rule")
+    qua.add_argument("--status", default="pending", choices=["pending", "released", "superseded", "all"])
+    qua.add_argument("--id", type=int, help="record id (show)")
+    qua.add_argument("--limit", type=int, help="at most this many records (list: 50; replay: all pending)")
+    qua.add_argument("--json", action="store_true")
+    qua.set_defaults(func=_quarantine)
+
+    qual = sub.add_parser("quality", help="quality report, findings and GX checkpoint")
+    qual.add_argument("action", choices=["report", "check"])
+    qual.add_argument("--runs", type=int, default=20, help="recent runs in the report")
+    qual.add_argument("--json", action="store_true")
+    qual.set_defaults(func=_quality)
     return parser
 
 

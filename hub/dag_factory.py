@@ -30,7 +30,7 @@ def table_asset(qualified_name: str) -> Asset:
 
 
 def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
-    """The ingest DAG of one source: ``ingest`` (extract → map → validate → load), then ``verify_ledger``.
+    """The ingest DAG of one source: ``ingest`` (extract → map → validate → load), ``verify_ledger``, ``quality_check``.
 
     Args:
         spec: The registry entry.
@@ -74,5 +74,13 @@ def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
                 raise RuntimeError(f"source {spec.name}: batch {entry.batch_id} does not balance: {entry.counts()}")
             return entry.counts()
 
-        verify_ledger(ingest())
+        @task(task_id="quality_check")
+        def quality_check(summary: dict) -> dict:
+            """Cross-department findings and the GX checkpoint over the standard tables (updates Data Docs)."""
+            from quality.tasks import quality_check as run_quality_check
+
+            return run_quality_check(spec.name, spec.table, summary["batch_id"])
+
+        loaded = ingest()
+        verify_ledger(loaded) >> quality_check(loaded)
     return dag

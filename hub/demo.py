@@ -184,6 +184,9 @@ def render(report: DemoReport) -> None:
         rules.add_row(source, rule, f"{n:,}")
     console.print(rules)
     console.print(f"Airflow and task logs: {report.log}")
+    from quality.gx_suites import docs_dir
+
+    console.print(f"Data Docs (a GX suite per standard table, quality report): {docs_dir() / 'index.html'}")
 
 
 def print_json(report: DemoReport) -> None:

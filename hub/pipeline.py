@@ -98,6 +98,12 @@ def run_ingest(spec: SourceSpec, run_id: str, *, store: str | None = None, today
                     int(np.count_nonzero(rejected)),
                 )
             faults.checkpoint("load.after_staging")
+            # --- batch gates (quality/gates.py): raise before the merge, so a failing batch loads nothing
+            if not window.repeat:
+                from quality.gates import enforce
+
+                enforce(uri, spec.name, extracted=extracted, quarantined=tx.quarantined)
+            # --- end batch gates
             merged = tx.merge()
             # -- derived tables (e.g. shared.service_case from its steps): same transaction --
             for derivation in mapping.derived:

@@ -11,14 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from quality import identity, uscc
-from quality.arrowutil import as_string_array
-from schemas.codes import PROVINCES
+from quality.arrowutil import as_string_array, byte_lengths, fixed_width_matrix
+from schemas.codes import CITY_CODE, CITY_DISTRICTS, PROVINCES
 from schemas.model import Field, Table
 
 
@@ -145,12 +146,19 @@ def gb32100(f: Field, ctx: RuleContext) -> list[Failure]:
 
 
 def _ymd(dates: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Date column as integer YYYYMMDD (0 for null)."""
-    days = pc.fill_null(pc.cast(dates, pa.int32()), 0).to_numpy(zero_copy_only=False).astype("datetime64[D]")
-    y = days.astype("datetime64[Y]").astype(np.int32) + 1970
-    m = days.astype("datetime64[M]").astype(np.int32) % 12 + 1
-    d = (days - days.astype("datetime64[M]")).astype(np.int32) + 1
-    return y * 10000 + m * 100 + d
+    """Date column as integer YYYYMMDD (0 for null), by integer civil-from-days arithmetic (no datetime64 casts)."""
+    days = pc.fill_null(pc.cast(dates, pa.int32()), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    present = _mask(pc.is_valid(dates))
+    z = days + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    y = yoe + era * 400 + (m <= 2)
+    return np.where(present, y * 10000 + m * 100 + d, 0).astype(np.int32)
 
 
 @rule("required")
@@ -172,14 +180,36 @@ def code_table(f: Field, ctx: RuleContext) -> list[Failure]:
     return [Failure(f"{f.name}.code_table", f.name, f"{f.name} is not a code of {f.codes.title}", _mask(unknown))]
 
 
+_PROVINCE_TABLE = np.zeros(100, dtype=bool)
+_PROVINCE_TABLE[[int(p) for p in PROVINCES]] = True
+
+
+def _region_digits(column: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
+    """Six-digit region codes as integers, and which rows are well formed (six ASCII digits, known province)."""
+    n = len(column)
+    codes = np.zeros(n, dtype=np.int32)
+    ok = np.zeros(n, dtype=bool)
+    wide = byte_lengths(column) == 6
+    if wide.any():
+        matrix = fixed_width_matrix(column if wide.all() else column.filter(pa.array(wide)), 6)
+        digits = matrix.astype(np.int32) - 48
+        well = ((digits >= 0) & (digits <= 9)).all(axis=1)
+        value = np.zeros(len(matrix), dtype=np.int32)
+        for i in range(6):
+            value = value * 10 + digits[:, i]
+        well &= _PROVINCE_TABLE[np.where(well, value // 10000, 0)]
+        codes[wide] = np.where(well, value, 0)
+        ok[wide] = well
+    return codes, ok
+
+
 @rule("gb_t_2260")
 def region_code(f: Field, ctx: RuleContext) -> list[Failure]:
     """Six digits starting with a GB/T 2260 province prefix."""
     column = as_string_array(ctx.data[f.name])
-    well_formed = pc.match_substring_regex(column, pattern=r"^[0-9]{6}$")
-    known = pc.is_in(pc.utf8_slice_codeunits(column, 0, 2), value_set=pa.array(list(PROVINCES)))
-    bad = pc.and_(pc.is_valid(column), pc.invert(pc.and_(well_formed, known)))
-    return [Failure(f"{f.name}.gb_t_2260", f.name, f"{f.name} is not a well-formed GB/T 2260 region code", _mask(bad))]
+    _, ok = _region_digits(column)
+    bad = _mask(pc.is_valid(column)) & ~ok
+    return [Failure(f"{f.name}.gb_t_2260", f.name, f"{f.name} is not a well-formed GB/T 2260 region code", bad)]
 
 
 @rule("date_not_future")
@@ -187,6 +217,80 @@ def date_not_future(f: Field, ctx: RuleContext) -> list[Failure]:
     """A date that is not after today."""
     future = pc.greater(ctx.data[f.name], pa.scalar(ctx.today, pa.date32()))
     return [Failure(f"{f.name}.future", f.name, f"{f.name} is in the future", _mask(future))]
+
+
+EARLIEST_DATE = dt.date(1900, 1, 1)
+"""Dates before this are typing errors in every declared table (no record predates it)."""
+CITY_REGIONS = frozenset({CITY_CODE, *CITY_DISTRICTS})
+_CONTROL = r"[\x00-\x08\x0b-\x1f\x7f]"
+_FULL_WIDTH_ASCII = "[\uff01-\uff5e\u3000]"
+
+
+@rule("gb_t_2260_city")
+def city_region_code(f: Field, ctx: RuleContext) -> list[Failure]:
+    """GB/T 2260 (:func:`region_code`), and a code inside 银川市 (``6401xx``) must be one of the city's known codes."""
+    column = as_string_array(ctx.data[f.name])
+    codes, ok = _region_digits(column)
+    city = int(CITY_CODE) // 100
+    unknown = ok & (codes // 100 == city) & ~np.isin(codes, np.array(sorted(int(c) for c in CITY_REGIONS)))
+    bad = _mask(pc.is_valid(column)) & ~ok
+    return [
+        Failure(f"{f.name}.gb_t_2260", f.name, f"{f.name} is not a well-formed GB/T 2260 region code", bad),
+        Failure(
+            f"{f.name}.city_region",
+            f.name,
+            f"{f.name} is inside 银川市 but not one of its known district codes",
+            unknown,
+        ),
+    ]
+
+
+@rule("date_range")
+def date_range(f: Field, ctx: RuleContext) -> list[Failure]:
+    """A date between 1900-01-01 and today (the lower bound catches typing errors)."""
+    column = ctx.data[f.name]
+    early = pc.less(column, pa.scalar(EARLIEST_DATE, pa.date32()))
+    return [
+        Failure(f"{f.name}.too_early", f.name, f"{f.name} is before {EARLIEST_DATE.isoformat()}", _mask(early)),
+        *date_not_future(f, ctx),
+    ]
+
+
+@rule("decimal_non_negative")
+def decimal_non_negative(f: Field, ctx: RuleContext) -> list[Failure]:
+    """A decimal that is not negative and fits its declared precision (null is left to ``required``)."""
+    column = ctx.data[f.name]
+    digits, scale = f.precision
+    limit = pa.scalar(Decimal(10 ** (digits - scale)) - Decimal(1).scaleb(-scale), column.type)
+    negative = pc.less(column, pa.scalar(Decimal(0), column.type))
+    too_big = pc.greater(column, limit)
+    return [
+        Failure(f"{f.name}.negative", f.name, f"{f.name} is negative", _mask(negative)),
+        Failure(f"{f.name}.precision", f.name, f"{f.name} exceeds numeric({digits},{scale})", _mask(too_big)),
+    ]
+
+
+@rule("text_hygiene")
+def text_hygiene(f: Field, ctx: RuleContext) -> list[Failure]:
+    """Free text after mapping: no control characters, no surrounding spaces, no full-width ASCII left.
+
+    One combined pattern finds the few suspicious rows; only those are told apart.
+    """
+    column = as_string_array(ctx.data[f.name])
+    n = len(column)
+    masks = {"control_chars": np.zeros(n, bool), "padded": np.zeros(n, bool), "full_width": np.zeros(n, bool)}
+    suspicious = _mask(pc.match_substring_regex(column, pattern=f"{_CONTROL}|{_FULL_WIDTH_ASCII}|^\\s|\\s$"))
+    if suspicious.any():
+        rows = np.flatnonzero(suspicious)
+        few = column.filter(pa.array(suspicious))
+        masks["control_chars"][rows] = _mask(pc.match_substring_regex(few, pattern=_CONTROL))
+        masks["padded"][rows] = _mask(pc.not_equal(few, pc.utf8_trim_whitespace(few)))
+        masks["full_width"][rows] = _mask(pc.match_substring_regex(few, pattern=_FULL_WIDTH_ASCII))
+    return [
+        Failure(f"{f.name}.control_chars", f.name, f"{f.name} contains control characters", masks["control_chars"]),
+        Failure(f"{f.name}.padded", f.name, f"{f.name} has leading or trailing spaces", masks["padded"]),
+        Failure(f"{f.name}.full_width", f.name, f"{f.name} still contains full-width ASCII", masks["full_width"]),
+    ]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ SERVICE_CASE_STEP = Table(
         Field(
             "applicant_type", DataType.TEXT, "申请人类型", nullable=False, codes=APPLICANT_TYPE, rules=("code_table",)
         ),
-        Field("applicant_name", DataType.TEXT, "申请人名称", personal=PersonalClass.NAME),
+        Field("applicant_name", DataType.TEXT, "申请人名称", personal=PersonalClass.NAME, rules=("text_hygiene",)),
         Field(
             "applicant_id",
             DataType.TEXT,

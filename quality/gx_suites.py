@@ -1,0 +1,320 @@
+"""Great Expectations suites derived from the table declarations, run against the store.
+
+Nothing here is written per table: :func:`suite_for` walks a :class:`schemas.model.Table` and
+turns what it declares into expectations:
+
+* non-nullable field (and every lineage column) → ``ExpectColumnValuesToNotBeNull``;
+* code table → ``ExpectColumnValuesToBeInSet``;
+* business key → ``ExpectColumnValuesToBeUnique`` / ``ExpectCompoundColumnsToBeUnique``;
+* each row rule → its expectations (:data:`RULE_EXPECTATIONS`): regexes for identifier formats,
+  and for the check characters (which a regex cannot judge) an ``UnexpectedRowsExpectation``
+  whose SQL computes GB 11643 / GB 32100 / GB 11714 from the same weights as the vectorised
+  rules; date and decimal bounds; text hygiene as forbidden patterns.
+
+:func:`run` validates every standard table through GX's PostgreSQL data source with one
+Checkpoint whose ``UpdateDataDocsAction`` rebuilds the Data Docs under
+``$HUB_HOME/quality/gx/uncommitted/data_docs/local_site``; the quality report is written next to
+them. GX is imported only inside these functions (never when a DAG file is parsed). The store
+URI reaches GX through an environment variable (``${HUB_GX_STORE}``), so no credential is
+written into GX's configuration files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from schemas.model import LINEAGE_FIELDS, Field, Table
+
+_URI_VARIABLE = "HUB_GX_STORE"
+DATASOURCE = "sharehub_store"
+CHECKPOINT = "sharehub_standard_tables"
+ID_NUMBER_REGEX = r"^[0-9]{17}[0-9X]$"
+USCC_REGEX = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+REGION_REGEX = r"^[0-9]{6}$"
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def gb11643_mismatch_sql(column: str) -> str:
+    """SQL predicate: a well-formed identity number whose check character is wrong (weights from quality.identity)."""
+    from quality.identity import WEIGHTS
+
+    total = " + ".join(f"substr({column}, {i + 1}, 1)::int * {int(w)}" for i, w in enumerate(WEIGHTS))
+    expected = f"substr('10X98765432', (({total}) % 11) + 1, 1)"
+    return f"({column} ~ '{ID_NUMBER_REGEX}' AND {expected} <> substr({column}, 18, 1))"
+
+
+def gb32100_mismatch_sql(column: str) -> str:
+    """SQL predicate: a well-formed USCC whose GB 32100 or embedded GB 11714 check character is wrong."""
+    from quality.uscc import ORG_WEIGHTS, WEIGHTS
+
+    total = " + ".join(
+        f"(strpos('{_USCC_ALPHABET}', substr({column}, {i + 1}, 1)) - 1) * {int(w)}" for i, w in enumerate(WEIGHTS)
+    )
+    org = " + ".join(
+        f"(strpos('{_ORG_ALPHABET}', substr({column}, {i + 9}, 1)) - 1) * {int(w)}" for i, w in enumerate(ORG_WEIGHTS)
+    )
+    org_check = f"substr('0123456789X0', 11 - (({org}) % 11) + 1, 1)"
+    return (
+        f"({column} ~ '{USCC_REGEX}' AND (substr('{_USCC_ALPHABET}', ((31 - ({total}) % 31) % 31) + 1, 1) "
+        f"<> substr({column}, 18, 1) OR {org_check} <> substr({column}, 17, 1)))"
+    )
+
+
+def _unexpected(where: str, description: str) -> Any:
+    import great_expectations as gx
+
+    escaped = where.replace("{", "{{").replace("}", "}}")  # GX str.format()s the query: regex braces are literal
+    return gx.expectations.UnexpectedRowsExpectation(
+        unexpected_rows_query=f"SELECT * FROM {{batch}} WHERE {escaped}", description=description
+    )
+
+
+def _gb11643(f: Field, today: dt.date) -> list[Any]:
+    import great_expectations as gx
+
+    return [
+        gx.expectations.ExpectColumnValuesToMatchRegex(column=f.name, regex=ID_NUMBER_REGEX),
+        _unexpected(gb11643_mismatch_sql(f.name), f"{f.name}: GB 11643-1999 check character matches"),
+    ]
+
+
+def _gb32100(f: Field, today: dt.date) -> list[Any]:
+    import great_expectations as gx
+
+    return [
+        gx.expectations.ExpectColumnValuesToMatchRegex(column=f.name, regex=USCC_REGEX),
+        _unexpected(gb32100_mismatch_sql(f.name), f"{f.name}: GB 32100 / GB 11714 check characters match"),
+    ]
+
+
+def _region(f: Field, today: dt.date) -> list[Any]:
+    import great_expectations as gx
+
+    return [gx.expectations.ExpectColumnValuesToMatchRegex(column=f.name, regex=REGION_REGEX)]
+
+
+def _city_region(f: Field, today: dt.date) -> list[Any]:
+    from quality.rules import CITY_REGIONS
+
+    known = ", ".join(f"'{c}'" for c in sorted(CITY_REGIONS))
+    return [
+        *_region(f, today),
+        _unexpected(
+            f"{f.name} LIKE '6401%' AND {f.name} NOT IN ({known})",
+            f"{f.name}: a code inside 银川市 is one of its known district codes",
+        ),
+    ]
+
+
+def _not_future(f: Field, today: dt.date) -> list[Any]:
+    import great_expectations as gx
+
+    return [gx.expectations.ExpectColumnValuesToBeBetween(column=f.name, max_value=today)]
+
+
+def _date_range(f: Field, today: dt.date) -> list[Any]:
+    import great_expectations as gx
+
+    from quality.rules import EARLIEST_DATE
+
+    return [gx.expectations.ExpectColumnValuesToBeBetween(column=f.name, min_value=EARLIEST_DATE, max_value=today)]
+
+
+def _non_negative(f: Field, today: dt.date) -> list[Any]:
+    import great_expectations as gx
+
+    digits, scale = f.precision
+    return [gx.expectations.ExpectColumnValuesToBeBetween(column=f.name, min_value=0, max_value=10 ** (digits - scale))]
+
+
+def _text_hygiene(f: Field, today: dt.date) -> list[Any]:
+    import great_expectations as gx
+
+    return [
+        gx.expectations.ExpectColumnValuesToNotMatchRegex(column=f.name, regex=r"[\x01-\x08\x0b-\x1f\x7f]"),
+        gx.expectations.ExpectColumnValuesToNotMatchRegex(column=f.name, regex=r"^\s|\s$"),
+        gx.expectations.ExpectColumnValuesToNotMatchRegex(column=f.name, regex=r"[\uff01-\uff5e\u3000]"),
+    ]
+
+
+def _none(f: Field, today: dt.date) -> list[Any]:
+    return []
+
+
+RULE_EXPECTATIONS: dict[str, Callable[[Field, dt.date], list[Any]]] = {
+    "gb11643": _gb11643,
+    "gb32100": _gb32100,
+    "gb_t_2260": _region,
+    "gb_t_2260_city": _city_region,
+    "date_not_future": _not_future,
+    "date_range": _date_range,
+    "decimal_non_negative": _non_negative,
+    "text_hygiene": _text_hygiene,
+    "required": _none,  # covered by not-null below (empty strings never survive the mappings)
+    "code_table": _none,  # covered by the value set below
+}
+"""Each row rule of :mod:`quality.rules` and the expectations that check it on stored data."""
+
+
+def suite_for(table: Table, today: dt.date | None = None) -> Any:
+    """Derive the GX expectation suite of a declared table.
+
+    Raises:
+        KeyError: if a field declares a rule with no expectation mapping (keeps the two in step).
+    """
+    import great_expectations as gx
+
+    today = today or dt.date.today()
+    expectations: list[Any] = []
+    for f in (*table.fields, *LINEAGE_FIELDS):
+        if not f.nullable or f.key or "required" in f.rules:
+            expectations.append(gx.expectations.ExpectColumnValuesToNotBeNull(column=f.name))
+        if f.codes is not None:
+            expectations.append(
+                gx.expectations.ExpectColumnValuesToBeInSet(column=f.name, value_set=list(f.codes.codes))
+            )
+        for name in f.rules:
+            if name not in RULE_EXPECTATIONS:
+                raise KeyError(f"{table.qualified_name}.{f.name}: rule {name!r} has no GX expectation mapping")
+            expectations.extend(RULE_EXPECTATIONS[name](f, today))
+    if len(table.key) == 1:
+        expectations.append(gx.expectations.ExpectColumnValuesToBeUnique(column=table.key[0]))
+    else:
+        expectations.append(gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=list(table.key)))
+    return gx.ExpectationSuite(name=suite_name(table), expectations=expectations)
+
+
+def suite_name(table: Table) -> str:
+    """The GX suite name of a table (``shared.population`` → ``shared.population``)."""
+    return table.qualified_name
+
+
+def gx_root() -> Path:
+    """Where the GX project (config, results, Data Docs) lives: ``$HUB_HOME/quality``."""
+    from hub.settings import hub_home
+
+    return hub_home() / "quality"
+
+
+def docs_dir() -> Path:
+    """The Data Docs site (``index.html``, one page per suite and validation, ``quality_report.html``)."""
+    return gx_root() / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """The outcome of one table's suite."""
+
+    table: str
+    success: bool
+    evaluated: int
+    failed: list[str]
+
+
+@dataclass(frozen=True)
+class GxRun:
+    """One checkpoint run over all standard tables."""
+
+    success: bool
+    suites: list[SuiteResult]
+    docs_index: Path
+    report_page: Path
+
+
+def _link_report(index: Path, page: str) -> None:
+    """Put a link to the quality report at the top of the Data Docs index (GX rewrites the index on each build)."""
+    if not index.exists():
+        return
+    html = index.read_text(encoding="utf-8")
+    if page not in html and "<body" in html:
+        head, _, rest = html.partition("<body")
+        tag, _, body = rest.partition(">")
+        link = f'<p style="margin:1em"><a href="{page}">ShareHub quality report (per run, per day, trend)</a></p>'
+        index.write_text(f"{head}<body{tag}>{link}{body}", encoding="utf-8")
+
+
+def _sqlalchemy_uri(uri: str) -> str:
+    return uri.replace("postgresql://", "postgresql+psycopg2://", 1) if uri.startswith("postgresql://") else uri
+
+
+def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = None) -> GxRun:
+    """Validate the standard tables in the store with one Checkpoint and update the Data Docs.
+
+    Args:
+        uri: The shared store (libpq URI).
+        tables: The tables to validate (default: every declared standard table).
+        today: Reference date for "not in the future" expectations.
+
+    Returns:
+        Per-suite outcomes and where the Data Docs and the quality report page are.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ[_URI_VARIABLE] = _sqlalchemy_uri(uri)
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    from quality import report
+    from schemas.tables import TABLES
+
+    tables = tables or list(TABLES.values())
+    checkpoint_name = CHECKPOINT if len(tables) == len(TABLES) else CHECKPOINT + "_" + "_".join(t.name for t in tables)
+    root = gx_root()
+    root.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    try:
+        source = context.data_sources.get(DATASOURCE)
+    except KeyError:
+        source = context.data_sources.add_postgres(DATASOURCE, connection_string="${" + _URI_VARIABLE + "}")
+    definitions = {}
+    for table in TABLES.values():  # every table keeps its asset, suite and definition, even if not run now
+        asset_name = table.qualified_name
+        try:
+            asset = source.get_asset(asset_name)
+        except LookupError:
+            asset = source.add_table_asset(asset_name, table_name=table.name, schema_name=table.schema)
+        try:
+            batch = asset.get_batch_definition("whole_table")
+        except (KeyError, LookupError):
+            batch = asset.add_batch_definition_whole_table("whole_table")
+        suite = context.suites.add_or_update(suite_for(table, today))
+        definitions[table.qualified_name] = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=table.qualified_name, data=batch, suite=suite)
+        )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=checkpoint_name,
+            validation_definitions=[definitions[t.qualified_name] for t in tables],
+            actions=[UpdateDataDocsAction(name="update_data_docs")],
+            # counts only: no unexpected values (identity numbers are personal data) in results or Data Docs
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 0},
+        )
+    )
+    result = checkpoint.run()
+    context.build_data_docs()  # the action rebuilt only what this run touched: list every table's suite
+    suites = []
+    for validation in result.run_results.values():
+        failed = [
+            r.expectation_config.description
+            or f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')})"
+            for r in validation.results
+            if not r.success
+        ]
+        suites.append(
+            SuiteResult(
+                table=validation.suite_name,
+                success=bool(validation.success),
+                evaluated=len(validation.results),
+                failed=failed,
+            )
+        )
+    docs = docs_dir()
+    page = docs / "quality_report.html"
+    page.write_text(report.render_html(report.build(uri)), encoding="utf-8")
+    _link_report(docs / "index.html", page.name)
+    return GxRun(success=bool(result.success), suites=suites, docs_index=docs / "index.html", report_page=page)

@@ -1,0 +1,182 @@
+"""The quality report: per run and per day, counts by source, rule and field, and the trend.
+
+Built from what the load already records (``hub.ledger`` and ``quarantine.record``) plus the
+cross-department findings, so it costs a few aggregate queries and never re-reads data.
+Shown by ``hub quality report [--json]`` and rendered into the Data Docs.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+
+def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
+    """Assemble the report.
+
+    Args:
+        uri: The shared store.
+        runs: How many recent runs to list (and to draw the trend from).
+        days: How many recent days to aggregate.
+
+    Returns:
+        A JSON-ready dict: ``runs`` (each with its quarantine by rule and field), ``daily``,
+        ``daily_by_rule``, ``by_rule`` (all time), ``trend`` and ``findings``.
+    """
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from quality.findings import summary
+
+    with psycopg.connect(uri, row_factory=dict_row) as conn:
+        recent = conn.execute(
+            "SELECT l.batch_id, l.source, l.status, l.started_at, l.extracted, l.quarantined, l.rule_counts, "
+            "l.error FROM hub.ledger l ORDER BY l.started_at DESC LIMIT %s",
+            (runs,),
+        ).fetchall()
+        daily = conn.execute(
+            "SELECT (started_at AT TIME ZONE 'Asia/Shanghai')::date AS day, source, count(*) AS runs, "
+            "count(*) FILTER (WHERE status = 'failed') AS failed, sum(extracted) AS extracted, "
+            "sum(quarantined) AS quarantined FROM hub.ledger "
+            "WHERE started_at > now() - make_interval(days => %s) GROUP BY 1, 2 ORDER BY 1 DESC, 2",
+            (days,),
+        ).fetchall()
+        by_rule = conn.execute(
+            "SELECT source, rule, coalesce(field, '') AS field, count(*) AS total, "
+            "count(*) FILTER (WHERE status = 'pending') AS pending, "
+            "count(*) FILTER (WHERE status = 'released') AS released, "
+            "count(*) FILTER (WHERE status = 'superseded') AS superseded "
+            "FROM quarantine.record GROUP BY 1, 2, 3 ORDER BY 1, total DESC, 2"
+        ).fetchall()
+        by_batch = conn.execute(
+            "SELECT batch_id, rule, coalesce(field, '') AS field, count(*) AS n FROM quarantine.record "
+            "WHERE batch_id = ANY(%s) GROUP BY 1, 2, 3 ORDER BY 1, n DESC",
+            ([r["batch_id"] for r in recent],),
+        ).fetchall()
+        daily_rules = conn.execute(
+            "SELECT (created_at AT TIME ZONE 'Asia/Shanghai')::date AS day, source, rule, "
+            "coalesce(field, '') AS field, count(*) AS n FROM quarantine.record "
+            "WHERE created_at > now() - make_interval(days => %s) GROUP BY 1, 2, 3, 4 ORDER BY 1 DESC, 2, n DESC",
+            (days,),
+        ).fetchall()
+    fields: dict[str, list[dict[str, Any]]] = {}
+    for b in by_batch:
+        fields.setdefault(b["batch_id"], []).append({"rule": b["rule"], "field": b["field"], "count": b["n"]})
+    run_rows = [
+        {
+            "batch_id": r["batch_id"],
+            "source": r["source"],
+            "status": r["status"],
+            "started_at": r["started_at"].isoformat(),
+            "extracted": r["extracted"],
+            "quarantined": r["quarantined"],
+            "quarantine_rate": _rate(r["quarantined"], r["extracted"]),
+            "rules": r["rule_counts"],
+            "quarantine_by_field": fields.get(r["batch_id"], []),
+            "error": r["error"],
+        }
+        for r in recent
+    ]
+    trend: dict[str, list[dict[str, Any]]] = {}
+    for r in reversed(run_rows):
+        if r["status"] == "succeeded":
+            trend.setdefault(r["source"], []).append(
+                {"batch_id": r["batch_id"], "quarantine_rate": r["quarantine_rate"]}
+            )
+    return {
+        "runs": run_rows,
+        "daily": [
+            {
+                **d,
+                "day": d["day"].isoformat(),
+                "extracted": int(d["extracted"]),
+                "quarantined": int(d["quarantined"]),
+                "quarantine_rate": _rate(int(d["quarantined"]), int(d["extracted"])),
+            }
+            for d in daily
+        ],
+        "daily_by_rule": [{**d, "day": d["day"].isoformat()} for d in daily_rules],
+        "by_rule": [dict(r) for r in by_rule],
+        "trend": trend,
+        "findings": summary(uri),
+    }
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 6) if whole else 0.0
+
+
+def render_text(report: dict[str, Any]) -> str:
+    """The report as plain text for the terminal."""
+    lines = ["Recent runs (newest first):"]
+    for r in report["runs"]:
+        lines.append(
+            f"  {r['started_at'][:19]} {r['batch_id']} {r['status']} extracted={r['extracted']} "
+            f"quarantined={r['quarantined']} ({r['quarantine_rate']:.2%})"
+        )
+    lines.append("Per day:")
+    for d in report["daily"]:
+        lines.append(
+            f"  {d['day']} {d['source']} runs={d['runs']} failed={d['failed']} extracted={d['extracted']} "
+            f"quarantined={d['quarantined']} ({d['quarantine_rate']:.2%})"
+        )
+    lines.append("Quarantined per day by source, rule and field:")
+    for d in report["daily_by_rule"]:
+        lines.append(f"  {d['day']} {d['source']} {d['rule']} [{d['field']}] {d['n']}")
+    lines.append("Quarantine by source, rule and field (all time):")
+    for q in report["by_rule"]:
+        lines.append(
+            f"  {q['source']} {q['rule']} [{q['field']}] total={q['total']} pending={q['pending']} "
+            f"released={q['released']} superseded={q['superseded']}"
+        )
+    lines.append("Trend (quarantine rate, oldest to newest):")
+    for source, points in report["trend"].items():
+        lines.append(f"  {source}: " + " → ".join(f"{p['quarantine_rate']:.2%}" for p in points))
+    lines.append("Cross-department findings (open / resolved):")
+    for f in report["findings"]:
+        lines.append(f"  {f['source']} {f['rule']} open={f['open']} resolved={f['resolved']}")
+    return "\n".join(lines)
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """The report as a self-contained HTML page (linked from the Data Docs)."""
+
+    def table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in columns) + "</tr>" for r in rows
+        )
+        return f"<h2>{html.escape(title)}</h2><table border=1 cellpadding=4><tr>{head}</tr>{body}</table>"
+
+    trend_rows = [
+        {"source": s, "quarantine_rate": " → ".join(f"{p['quarantine_rate']:.2%}" for p in pts)}
+        for s, pts in report["trend"].items()
+    ]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>ShareHub quality report</title></head><body>",
+        "<h1>ShareHub quality report</h1>",
+        table(
+            "Recent runs",
+            report["runs"],
+            ["started_at", "batch_id", "status", "extracted", "quarantined", "quarantine_rate"],
+        ),
+        table(
+            "Per day",
+            report["daily"],
+            ["day", "source", "runs", "failed", "extracted", "quarantined", "quarantine_rate"],
+        ),
+        table(
+            "Quarantined per day by source, rule and field",
+            report["daily_by_rule"],
+            ["day", "source", "rule", "field", "n"],
+        ),
+        table(
+            "Quarantine by source, rule and field (all time)",
+            report["by_rule"],
+            ["source", "rule", "field", "total", "pending", "released", "superseded"],
+        ),
+        table("Trend", trend_rows, ["source", "quarantine_rate"]),
+        table("Cross-department findings", report["findings"], ["source", "rule", "open", "resolved"]),
+        "</body></html>",
+    ]
+    return "\n".join(parts)

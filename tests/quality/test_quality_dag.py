@@ -1,0 +1,32 @@
+"""The ``quality_check`` task after a real DAG run: findings recomputed, Data Docs with a suite per table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import psycopg
+import pytest
+
+from hub.dagrun import run_dag_once
+from quality.gx_suites import docs_dir, gx_root
+from schemas.tables import TABLES
+
+pytestmark = pytest.mark.e2e
+
+
+def test_ingest_dag_runs_quality_check_and_updates_data_docs(airflow_db, store, ga_source) -> None:
+    shutil.rmtree(gx_root(), ignore_errors=True)
+    _run_id, state = run_dag_once("ingest_ga_population", dt.datetime(2026, 11, 2, 1, tzinfo=dt.UTC))
+    assert state == "success"  # ingest, verify_ledger and quality_check all succeeded
+    index = (docs_dir() / "index.html").read_text(encoding="utf-8")
+    for name in TABLES:
+        assert name in index
+    assert 'href="quality_report.html"' in index
+    suites = list((docs_dir() / "expectations").rglob("*.html"))
+    assert len(suites) == len(TABLES)
+    validations = list((docs_dir() / "validations").rglob("*.html"))
+    assert validations and all("shared.population" in str(v) for v in validations)  # the loaded table
+    assert "ga_population" in (docs_dir() / "quality_report.html").read_text(encoding="utf-8")
+    with psycopg.connect(store) as conn:
+        assert conn.execute("SELECT count(*) FROM quality.finding").fetchone()[0] == 0  # only population loaded

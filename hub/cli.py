@@ -100,6 +100,7 @@ def _push(args: argparse.Namespace) -> int:
         print(f"re-queued {n} parked record(s); the next push_provincial run sends them")
     else:
         print(json.dumps(outbox_counts(store_uri()), indent=2))
+    return 0
 
 
 def _quarantine(args: argparse.Namespace) -> int:

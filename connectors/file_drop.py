@@ -94,14 +94,17 @@ class FileDropSource:
         inbox: The inbox directory.
         pattern: Glob of the data files (their names sort in delivery order, e.g. by date).
         columns: The declared header; a file missing one of them fails with nothing loaded.
-        block_size: Bytes parsed at a time (bounds memory; one batch per block).
+        block_size: Bytes parsed at a time. The reader queues up to 32 blocks ahead, so this
+            bounds memory (about 20 MB at the default), whatever the file size.
+        batch_rows: Records per yielded batch (blocks are gathered up to it).
     """
 
     name: str
     inbox: Path
     pattern: str = "*.csv"
     columns: tuple[str, ...] = ()
-    block_size: int = 8 << 20
+    block_size: int = 512 << 10
+    batch_rows: int = 50_000
 
     def deliveries(self) -> list[Delivery]:
         """Data files whose ``.ok`` marker is there, in name order."""
@@ -225,7 +228,20 @@ class FileDropSource:
         )
 
     def _records(self, path: Path, start: int, stop: int | None) -> Iterator[pa.Table]:
-        """Stream a file's records ``start`` (exclusive) to ``stop`` (inclusive) as string columns plus lineage."""
+        """Stream a file's records ``start`` (exclusive) to ``stop`` (inclusive), ``batch_rows`` at a time."""
+        gathered: list[pa.Table] = []
+        rows = 0
+        for piece in self._blocks(path, start, stop):
+            gathered.append(piece)
+            rows += piece.num_rows
+            if rows >= self.batch_rows:
+                yield pa.concat_tables(gathered)
+                gathered, rows = [], 0
+        if gathered:
+            yield pa.concat_tables(gathered)
+
+    def _blocks(self, path: Path, start: int, stop: int | None) -> Iterator[pa.Table]:
+        """A file's records ``start`` (exclusive) to ``stop`` (inclusive), block by block, as strings plus lineage."""
         encoding, header = self._header(path)
         bad: list[int] = []
 

@@ -21,22 +21,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from schemas.mappings.yb_medical_insurance import HEADER
 from simulators.city import CityPlan, entities, persons
 
 BASE_DAY = dt.date(2026, 11, 1)
 """The full file is dated BASE_DAY; day ``k`` of changes is dated BASE_DAY + k."""
 
-HEADER = (
-    "人员编号",
-    "身份证号",
-    "姓名",
-    "险种类型",
-    "参保状态",
-    "参保单位代码",
-    "参保单位名称",
-    "参保日期",
-    "变更时间",
-)
 DRIFT_COLUMN = "经办机构"
 """The column the department adds without notice (inserted before 参保日期 when drift is on)."""
 STATUS_WEIGHTS = {"1": 0.90, "2": 0.04, "4": 0.06}

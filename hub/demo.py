@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 DEMO_STORE_DATABASE = "sharehub_demo"
@@ -65,8 +66,12 @@ def prepare(scale: int, seed: int) -> dict[str, str]:
     """
     from connectors.connections import postgres_connection_json
     from hub import airflow_env
+    from hub.settings import hub_home
     from hub.store import embedded
+    from simulators.city import CityPlan
     from simulators.ga import population
+    from simulators.yb.provision import inbox_of
+    from simulators.yb.provision import provision as provision_yb
 
     admin = embedded.start()
     socket_dir = embedded.socket_dir_of(admin)
@@ -78,7 +83,8 @@ def prepare(scale: int, seed: int) -> dict[str, str]:
     os.environ["AIRFLOW_CONN_GA_POPULATION"] = postgres_connection_json(socket_dir, population.DATABASE)
     airflow_env.migrate_metadata()
     population.create(sim_ga, scale, seed)
-    return {"store": store, "ga_population": sim_ga}
+    os.environ.update(provision_yb(CityPlan(scale, seed), admin, hub_home()))
+    return {"store": store, "ga_population": sim_ga, "yb_medical_insurance": str(inbox_of(hub_home()))}
 
 
 def run_demo(scale: int = 5000, seed: int = 640100) -> DemoReport:
@@ -87,7 +93,9 @@ def run_demo(scale: int = 5000, seed: int = 640100) -> DemoReport:
     from hub.registry import SOURCES
     from hub.settings import hub_home
     from hub.store import ledger
+    from simulators.city import CityPlan
     from simulators.ga import population
+    from simulators.yb.provision import deliver_day
 
     log_path = hub_home() / "logs" / "demo.log"
     report = DemoReport(scale=scale, seed=seed, log=str(log_path))
@@ -97,6 +105,8 @@ def run_demo(scale: int = 5000, seed: int = 640100) -> DemoReport:
         for day in (0, 1):
             if day:
                 report.changes["ga_population"] = population.apply_day(uris["ga_population"], day, seed).__dict__
+                delivered = deliver_day(Path(uris["yb_medical_insurance"]), day, CityPlan(scale, seed))
+                report.changes["yb_medical_insurance"] = {"file": delivered["file"], "rows": delivered["rows"]}
             for spec in SOURCES:
                 run_id, state = run_dag_once(spec.dag_id, base + dt.timedelta(days=day))
                 entry = ledger.get(uris["store"], f"{spec.name}:{run_id}")

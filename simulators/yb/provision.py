@@ -8,6 +8,7 @@ day) into an inbox, as the department's transfer job does.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from simulators.city import CityPlan
@@ -36,7 +37,7 @@ def scheduled_dirt(day: int) -> Dirt:
 
 
 def provision(plan: CityPlan, admin_uri: str, home: Path) -> dict[str, str]:
-    """Create the inbox under ``home`` with the full file (day 0) and return the connection env.
+    """Create a fresh inbox under ``home`` with the full file (day 0) and return the connection env.
 
     Args:
         plan: The city (scale and seed).
@@ -49,6 +50,7 @@ def provision(plan: CityPlan, admin_uri: str, home: Path) -> dict[str, str]:
     """
     del admin_uri
     inbox = inbox_of(home)
+    shutil.rmtree(inbox, ignore_errors=True)  # the simulator's own directory: a fresh department drop
     inbox.mkdir(parents=True, exist_ok=True)
     write_file(inbox, file_name(0), encode_csv(full_state(plan), Dirt(), seed=plan.seed))
     return {f"AIRFLOW_CONN_{CONN_ID.upper()}": connection_json(inbox)}

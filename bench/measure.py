@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
+import platform
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
@@ -60,3 +65,26 @@ def measure(name: str, rows: int = 0) -> Iterator[Measurement]:
         stop.set()
         thread.join()
         m.peak_rss_mb = peak / 2**20
+
+
+def write_report(benchmark: str, scale: int, results: list[Measurement], results_dir: Path) -> Path:
+    """Write ``<benchmark>-<scale>.json`` (with the machine) to ``results_dir``, print a table, return the path."""
+    report = {
+        "benchmark": benchmark,
+        "scale": scale,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "results": [r.to_json() for r in results],
+    }
+    results_dir.mkdir(exist_ok=True)
+    out = results_dir / f"{benchmark}-{scale}.json"
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    width = max(len(r.name) for r in results)
+    for r in results:
+        extra = f"  {json.dumps(r.extra, ensure_ascii=False)}" if r.extra else ""
+        print(
+            f"{r.name:<{width}}  {r.rows:>10,} rows  {r.seconds:8.2f} s  {r.rows_per_second:>12,.0f} rows/s  "
+            f"peak {r.peak_rss_mb:8.1f} MB{extra}"
+        )
+    print(f"written {out}")
+    return out

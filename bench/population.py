@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
-import platform
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -31,7 +29,7 @@ def main() -> None:
     import pyarrow as pa
     import sqlalchemy
 
-    from bench.measure import measure
+    from bench.measure import measure, write_report
     from connectors.connections import postgres_connection_json
     from connectors.sql_table import SqlTableSource
     from hub import registry
@@ -134,23 +132,7 @@ def main() -> None:
             frame.to_sql("pandas_population", store_engine, if_exists="replace", index=False, chunksize=50_000)
         results.append(m)
 
-    report = {
-        "benchmark": "population",
-        "scale": n,
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "results": [r.to_json() for r in results],
-    }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"population-{n}.json"
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    width = max(len(r.name) for r in results)
-    for r in results:
-        print(
-            f"{r.name:<{width}}  {r.rows:>10,} rows  {r.seconds:8.2f} s  {r.rows_per_second:>12,.0f} rows/s  "
-            f"peak {r.peak_rss_mb:8.1f} MB"
-        )
-    print(f"written {out}")
+    write_report("population", n, results, RESULTS)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,7 @@ ratio, 2.8 M at the full 3 M). It starts its own embedded PostgreSQL under ``ben
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
-import platform
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -30,7 +27,7 @@ def main() -> None:
 
     import pyarrow as pa
 
-    from bench.measure import measure
+    from bench.measure import measure, write_report
     from connectors.file_drop import FileDropSource
     from hub import registry
     from hub.demo import _reset_database
@@ -81,23 +78,7 @@ def main() -> None:
     m.extra = {**entry.counts(), "delivered": delivered["rows"]}
     results.append(m)
 
-    report = {
-        "benchmark": "yb_medical_insurance",
-        "scale": args.scale,
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "results": [r.to_json() for r in results],
-    }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"yb_medical_insurance-{args.scale}.json"
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    width = max(len(r.name) for r in results)
-    for r in results:
-        print(
-            f"{r.name:<{width}}  {r.rows:>10,} rows  {r.seconds:8.2f} s  {r.rows_per_second:>12,.0f} rows/s  "
-            f"peak {r.peak_rss_mb:8.1f} MB  {json.dumps(r.extra, ensure_ascii=False)}"
-        )
-    print(f"written {out}")
+    write_report("yb_medical_insurance", args.scale, results, RESULTS)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """A directory of delivered CSV files, each with an ``.ok`` marker, read once each by content hash.
 
 A department's transfer job drops ``<name>.csv`` into an inbox and then an empty ``<name>.ok``;
-a file without its marker is still being written and is not touched. The inbox is only read,
+a file without its marker (or newer than it) is still being written and is not touched. The inbox is only read,
 never changed: repeating a run re-reads the same files.
 
 The cursor is the list of deliveries handled so far, in order, each with the file's name,
@@ -107,7 +107,11 @@ class FileDropSource:
     batch_rows: int = 50_000
 
     def deliveries(self) -> list[Delivery]:
-        """Data files whose ``.ok`` marker is there, in name order."""
+        """Data files whose ``.ok`` marker is there and not older than the data, in name order.
+
+        A data file modified after its marker is being delivered again over the old one; it is
+        complete again once the sender writes a fresh marker.
+        """
         found = []
         for path in sorted(Path(self.inbox).glob(self.pattern)):
             marker = path.with_suffix(".ok")
@@ -115,6 +119,9 @@ class FileDropSource:
                 stat, ok = path.stat(), marker.stat()
             except FileNotFoundError:
                 log.info("source %s: %s has no .ok marker yet; not read", self.name, path.name)
+                continue
+            if stat.st_mtime_ns > ok.st_mtime_ns:
+                log.info("source %s: %s is newer than its .ok marker (being rewritten); not read", self.name, path.name)
                 continue
             found.append(Delivery(path, stat.st_size, stat.st_mtime_ns, ok.st_mtime_ns))
         return found

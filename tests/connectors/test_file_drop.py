@@ -143,6 +143,18 @@ def test_file_without_ok_marker_is_not_read(tmp_path: Path, enrolments: pa.Table
     assert later["人员编号"].to_pylist() == enrolments["人员编号"].slice(10, 10).to_pylist()
 
 
+def test_file_rewritten_over_its_old_marker_waits_for_a_fresh_one(tmp_path: Path, enrolments: pa.Table) -> None:
+    path = _deliver(tmp_path, 0, enrolments.slice(0, 10))
+    marker = path.with_suffix(".ok")
+    stamp = marker.stat().st_mtime_ns
+    path.write_bytes(encode_csv(enrolments.slice(0, 30), Dirt())[:500])  # resent in place, half written
+    os.utime(path, ns=(stamp + 10**9, stamp + 10**9))
+    assert _read(_source(tmp_path))[2] == []
+    write_file(tmp_path, path.name, encode_csv(enrolments.slice(0, 30), Dirt()))
+    data, _, _ = _read(_source(tmp_path))
+    assert data.num_rows == 30
+
+
 def test_redelivered_content_is_recorded_and_skipped(tmp_path: Path, enrolments: pa.Table) -> None:
     first = _deliver(tmp_path, 0, enrolments.slice(0, 20))
     _, cursor, _ = _read(_source(tmp_path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from connectors.connections import postgres_uri
+from connectors.file_drop import LINEAGE_COLUMNS, FileDropSource, inbox_from_connection
 from connectors.sql_table import SqlTableSource
 
 if TYPE_CHECKING:
@@ -15,3 +16,14 @@ def sql_table(spec: SourceSpec) -> SqlTableSource:
     """A :class:`SqlTableSource` on the spec's Airflow connection and options."""
     options = dict(spec.options)
     return SqlTableSource(name=spec.name, uri=postgres_uri(spec.conn_id), **options)
+
+
+def file_drop(spec: SourceSpec) -> FileDropSource:
+    """A :class:`FileDropSource` on the inbox of the spec's ``fs`` connection.
+
+    The declared header is the mapping's source columns (less the lineage the connector adds);
+    the DAG-only option ``wait_for`` is not the connector's.
+    """
+    options = {k: v for k, v in spec.options.items() if k != "wait_for"}
+    header = tuple(c for c in spec.load_mapping().source_columns if c not in LINEAGE_COLUMNS)
+    return FileDropSource(name=spec.name, inbox=inbox_from_connection(spec.conn_id), columns=header, **options)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, Asset, BaseOperator, task
 
 from hub.registry import SourceSpec
 
 OWNER = "sharehub-data-engineering"
 START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+WAIT_POKE_INTERVAL = dt.timedelta(minutes=5)
+WAIT_TIMEOUT = dt.timedelta(hours=20)
 DEFAULT_ARGS = {
     "owner": OWNER,
     "retries": 3,
@@ -31,6 +33,8 @@ def table_asset(qualified_name: str) -> Asset:
 
 def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
     """The ingest DAG of one source: ``ingest`` (extract → map → validate → load), ``verify_ledger``, ``quality_check``.
+
+    A source whose options name ``wait_for`` first waits for that file (see :func:`wait_for_delivery`).
 
     Args:
         spec: The registry entry.
@@ -82,5 +86,30 @@ def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
             return run_quality_check(spec.name, spec.table, summary["batch_id"])
 
         loaded = ingest()
+        wait = wait_for_delivery(spec)
+        if wait is not None:
+            wait >> loaded
         verify_ledger(loaded) >> quality_check(loaded)
     return dag
+
+
+def wait_for_delivery(spec: SourceSpec) -> BaseOperator | None:
+    """A deferrable wait for the file named by the spec's ``wait_for`` option, if it has one.
+
+    ``wait_for`` is a path (templated, glob allowed) relative to the ``path`` of the source's
+    ``fs`` connection, e.g. the day's ``.ok`` marker. The sensor checks once, then defers to
+    the triggerer: waiting holds no worker slot.
+    """
+    target = spec.options.get("wait_for")
+    if not target:
+        return None
+    from airflow.providers.standard.sensors.filesystem import FileSensor
+
+    return FileSensor(
+        task_id="wait_for_delivery",
+        fs_conn_id=spec.conn_id,
+        filepath=target,
+        deferrable=True,
+        poke_interval=WAIT_POKE_INTERVAL.total_seconds(),
+        timeout=WAIT_TIMEOUT.total_seconds(),
+    )

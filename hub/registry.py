@@ -118,6 +118,24 @@ SOURCES: tuple[SourceSpec, ...] = (
             "order give the same case state as steps in order."
         ),
     ),
+    SourceSpec(
+        name="yb_medical_insurance",
+        department="YB",
+        title="医保局 参保信息 (daily file drop YB_CBXX_<YYYYMMDD>.csv)",
+        conn_id="yb_medical_insurance",
+        connector="connectors.factories:file_drop",
+        mapping="schemas.mappings.yb_medical_insurance:MAPPING",
+        table="shared.medical_insurance",
+        schedule="@daily",
+        options={"pattern": "YB_CBXX_*.csv", "wait_for": "YB_CBXX_{{ ds_nodash }}.ok"},
+        description=(
+            "Waits (deferred, holding no worker slot) for the day's `.ok` marker in the 医保 inbox, then "
+            "reads every complete `YB_CBXX_<YYYYMMDD>.csv` not read before (by SHA-256; a re-delivered "
+            "file is recorded and skipped), GBK or UTF-8 with BOM, streamed; maps 参保信息 into "
+            "`shared.medical_insurance` (the latest 变更时间 wins). Deliveries are listed in "
+            "`hub.file_delivery`. The connection is an `fs` connection whose extra `path` is the inbox."
+        ),
+    ),
 )
 
 

@@ -8,6 +8,7 @@ from connectors.connections import postgres_uri
 from connectors.sql_table import SqlTableSource
 
 if TYPE_CHECKING:
+    from connectors.base import Source
     from hub.registry import SourceSpec
 
 
@@ -15,3 +16,17 @@ def sql_table(spec: SourceSpec) -> SqlTableSource:
     """A :class:`SqlTableSource` on the spec's Airflow connection and options."""
     options = dict(spec.options)
     return SqlTableSource(name=spec.name, uri=postgres_uri(spec.conn_id), **options)
+
+
+def rest_paged(spec: SourceSpec) -> Source:
+    """A :class:`connectors.rest_paged.RestPagedSource` on the spec's Airflow connection (an HTTP API)."""
+    from connectors.connections import ConnectionNotDefinedError, get_connection
+    from connectors.rest_paged import build
+
+    conn = get_connection(spec.conn_id)
+    if conn is None:
+        raise ConnectionNotDefinedError(
+            f"Airflow connection {spec.conn_id!r} is not defined (set AIRFLOW_CONN_{spec.conn_id.upper()} "
+            "or a secrets backend)"
+        )
+    return build(spec.name, conn, dict(spec.options))

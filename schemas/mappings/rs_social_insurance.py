@@ -49,8 +49,11 @@ def _mask(values: pa.Array) -> np.ndarray:
 def parse_date(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     """``YYYY-MM-DD`` strings as dates; also the rows holding a value that is not one."""
     clean = text.clean_code(values)
-    parsed = pc.cast(pc.strptime(clean, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
-    return parsed, _mask(pc.and_(pc.is_valid(clean), pc.is_null(parsed)))
+    stamps = pc.strptime(clean, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # strptime rolls 2016-02-30 over into March: only a date that formats back to its text is real
+    real = pc.equal(pc.strftime(stamps, format="%Y-%m-%d"), clean)
+    parsed = pc.if_else(real, pc.cast(stamps, pa.date32()), pa.scalar(None, pa.date32()))
+    return parsed, _mask(pc.and_(pc.is_valid(clean), pc.invert(pc.fill_null(real, False))))
 
 
 def parse_decimal(values: pa.Array | pa.ChunkedArray, precision: tuple[int, int]) -> tuple[pa.Array, np.ndarray]:

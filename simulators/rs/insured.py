@@ -192,7 +192,7 @@ def generate(plan: CityPlan) -> tuple[pa.Table, Manifest]:
     start = np.maximum(born[:n_people] + np.timedelta64(16 * 366, "D"), np.datetime64("1995-01-01"))
     last = np.datetime64(BASE_DAY - dt.timedelta(days=1))
     span = np.maximum((last - start).astype(np.int64), 1)
-    cbrq = start + (rng.random(n_people) * span).astype("timedelta64[D]")
+    cbrq = np.minimum(start + (rng.random(n_people) * span).astype("timedelta64[D]"), last)
     wage = np.clip(np.round(rng.lognormal(np.log(5500), 0.35, n_people), 2), 3500, 30000)
     tier = rng.choice(np.array([200, 300, 400, 500, 600, 800, 1000, 1500, 2000, 3000], dtype=np.float64), n_people)
     jfjs = np.where(employee[:n_people], wage, tier)

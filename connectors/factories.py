@@ -29,4 +29,6 @@ def rest_paged(spec: SourceSpec) -> Source:
             f"Airflow connection {spec.conn_id!r} is not defined (set AIRFLOW_CONN_{spec.conn_id.upper()} "
             "or a secrets backend)"
         )
-    return build(spec.name, conn, dict(spec.options))
+    # the fields to expect are the mapping's declared source columns, unless the options say otherwise
+    options = {"fields": spec.load_mapping().source_columns} | dict(spec.options)
+    return build(spec.name, conn, options)

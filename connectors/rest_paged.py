@@ -253,7 +253,8 @@ def _advance(
 def build(name: str, conn: Any, options: dict[str, Any]) -> RestPagedSource:
     """A :class:`RestPagedSource` from an Airflow connection and the registry options.
 
-    Registry ``options`` give the API's shape (``path``, ``token_path``, ``fields``,
+    Registry ``options`` give the API's shape (``path``, ``token_path``, ``fields`` (by default the
+    mapping's source columns),
     ``optional_fields``, ``cursor_field``, ``tiebreak_field``, ``key_field``) and default tuning;
     the connection's extras override the tuning (see the module docstring).
     """

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 DEMO_STORE_DATABASE = "sharehub_demo"
@@ -65,8 +66,13 @@ def prepare(scale: int, seed: int) -> dict[str, str]:
     """
     from connectors.connections import postgres_connection_json
     from hub import airflow_env
+    from hub.settings import hub_home
     from hub.store import embedded
+    from hub.store.embedded import database_uri
+    from simulators.city import CityPlan
     from simulators.ga import population
+    from simulators.rs import insured
+    from simulators.rs import provision as rs_provision
 
     admin = embedded.start()
     socket_dir = embedded.socket_dir_of(admin)
@@ -78,42 +84,61 @@ def prepare(scale: int, seed: int) -> dict[str, str]:
     os.environ["AIRFLOW_CONN_GA_POPULATION"] = postgres_connection_json(socket_dir, population.DATABASE)
     airflow_env.migrate_metadata()
     population.create(sim_ga, scale, seed)
-    return {"store": store, "ga_population": sim_ga}
+    os.environ.update(rs_provision.provision(CityPlan(scale, seed), admin, hub_home()))
+    return {"store": store, "ga_population": sim_ga, "rs_social_insurance": database_uri(admin, insured.DATABASE)}
 
 
 def run_demo(scale: int = 5000, seed: int = 640100) -> DemoReport:
     """Run the demo and return its report."""
-    from hub.dagrun import output_to, run_dag_once
-    from hub.registry import SOURCES
+    from hub.dagrun import output_to
     from hub.settings import hub_home
-    from hub.store import ledger
-    from simulators.ga import population
+    from simulators.rs import provision as rs_provision
 
     log_path = hub_home() / "logs" / "demo.log"
     report = DemoReport(scale=scale, seed=seed, log=str(log_path))
     with output_to(log_path):
         uris = prepare(scale, seed)
-        base = dt.datetime.combine(population.BASE_DAY, dt.time(1), tzinfo=dt.UTC)
-        for day in (0, 1):
-            if day:
-                report.changes["ga_population"] = population.apply_day(uris["ga_population"], day, seed).__dict__
-            for spec in SOURCES:
-                run_id, state = run_dag_once(spec.dag_id, base + dt.timedelta(days=day))
-                entry = ledger.get(uris["store"], f"{spec.name}:{run_id}")
-                if state != "success" or entry is None:
-                    raise RuntimeError(f"{spec.dag_id} run {run_id} ended {state}; see {log_path}")
-                report.runs.append(
-                    {
-                        "source": spec.name,
-                        "dag_id": spec.dag_id,
-                        "run_id": run_id,
-                        "state": state,
-                        "balanced": entry.balanced,
-                        **entry.counts(),
-                        "rules": entry.rule_counts,
-                    }
-                )
+        rs_server = rs_provision.start(hub_home(), hub_home() / "logs" / "sim-rs.log")
+        try:
+            _run_days(report, uris, scale, seed, log_path)
+        finally:
+            rs_server.terminate()
+            rs_server.wait(timeout=30)
     return report
+
+
+def _run_days(report: DemoReport, uris: dict[str, str], scale: int, seed: int, log_path: Path) -> None:
+    """The full load, a day of changes at every source, and the incremental runs."""
+    from hub.dagrun import run_dag_once
+    from hub.registry import SOURCES
+    from hub.store import ledger
+    from simulators.city import CityPlan
+    from simulators.ga import population
+    from simulators.rs import insured
+
+    base = dt.datetime.combine(population.BASE_DAY, dt.time(1), tzinfo=dt.UTC)
+    for day in (0, 1):
+        if day:
+            report.changes["ga_population"] = population.apply_day(uris["ga_population"], day, seed).__dict__
+            report.changes["rs_social_insurance"] = insured.apply_day(
+                uris["rs_social_insurance"], day, CityPlan(scale, seed)
+            ).__dict__
+        for spec in SOURCES:
+            run_id, state = run_dag_once(spec.dag_id, base + dt.timedelta(days=day))
+            entry = ledger.get(uris["store"], f"{spec.name}:{run_id}")
+            if state != "success" or entry is None:
+                raise RuntimeError(f"{spec.dag_id} run {run_id} ended {state}; see {log_path}")
+            report.runs.append(
+                {
+                    "source": spec.name,
+                    "dag_id": spec.dag_id,
+                    "run_id": run_id,
+                    "state": state,
+                    "balanced": entry.balanced,
+                    **entry.counts(),
+                    "rules": entry.rule_counts,
+                }
+            )
 
 
 def render(report: DemoReport) -> None:

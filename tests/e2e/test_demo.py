@@ -25,12 +25,14 @@ def test_demo_json_balances_every_run(tmp_path: Path) -> None:
         report = json.loads(out.stdout)
     finally:
         subprocess.run([str(hub), "store", "stop"], env=env, capture_output=True, timeout=120)
-    assert set(report["sources"]) == {"ga_population"}
-    assert len(report["runs"]) == 2
+    assert set(report["sources"]) == {"ga_population", "rs_social_insurance"}
+    assert len(report["runs"]) == 4
     for run in report["runs"]:
         assert run["state"] == "success"
         assert run["extracted"] == run["inserted"] + run["updated"] + run["unchanged"] + run["quarantined"]
-    full, incremental = report["runs"]
+    rs_full, rs_day = [r for r in report["runs"] if r["source"] == "rs_social_insurance"]
+    assert rs_full["extracted"] == 2250 and rs_day["extracted"] == report["changes"]["rs_social_insurance"]["total"]
+    full, incremental = [r for r in report["runs"] if r["source"] == "ga_population"]
     assert full["extracted"] == 1500 and full["quarantined"] > 0
     assert incremental["extracted"] == report["changes"]["ga_population"]["births"] + sum(
         report["changes"]["ga_population"][k] for k in ("deaths", "moves", "corrections")

@@ -264,17 +264,10 @@ def local_times(values: np.ndarray) -> pa.Array:
 
 def create(uri: str, plan: CityPlan) -> Manifest:
     """(Re)create ``insured_persons`` at ``uri`` with the enrolments of ``plan``'s city."""
-    import adbc_driver_postgresql.dbapi as adbc
+    from simulators.pgtable import recreate
 
     table, manifest = generate(plan)
-    with adbc.connect(uri) as conn, conn.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        for stmt in DDL.split(";"):
-            if stmt.strip():
-                cur.execute(stmt)
-        cur.adbc_ingest(TABLE, table, mode="append")
-        cur.execute(f"ANALYZE {TABLE}")
-        conn.commit()
+    recreate(uri, TABLE, DDL, table)
     return manifest
 
 

@@ -9,6 +9,7 @@ from connectors.file_drop import LINEAGE_COLUMNS, FileDropSource, inbox_from_con
 from connectors.sql_table import SqlTableSource
 
 if TYPE_CHECKING:
+    from connectors.base import Source
     from hub.registry import SourceSpec
 
 
@@ -27,3 +28,19 @@ def file_drop(spec: SourceSpec) -> FileDropSource:
     options = {k: v for k, v in spec.options.items() if k != "wait_for"}
     header = tuple(c for c in spec.load_mapping().source_columns if c not in LINEAGE_COLUMNS)
     return FileDropSource(name=spec.name, inbox=inbox_from_connection(spec.conn_id), columns=header, **options)
+
+
+def rest_paged(spec: SourceSpec) -> Source:
+    """A :class:`connectors.rest_paged.RestPagedSource` on the spec's Airflow connection (an HTTP API)."""
+    from connectors.connections import ConnectionNotDefinedError, get_connection
+    from connectors.rest_paged import build
+
+    conn = get_connection(spec.conn_id)
+    if conn is None:
+        raise ConnectionNotDefinedError(
+            f"Airflow connection {spec.conn_id!r} is not defined (set AIRFLOW_CONN_{spec.conn_id.upper()} "
+            "or a secrets backend)"
+        )
+    # the fields to expect are the mapping's declared source columns, unless the options say otherwise
+    options = {"fields": spec.load_mapping().source_columns} | dict(spec.options)
+    return build(spec.name, conn, options)

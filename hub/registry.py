@@ -136,6 +136,31 @@ SOURCES: tuple[SourceSpec, ...] = (
             "`hub.file_delivery`. The connection is an `fs` connection whose extra `path` is the inbox."
         ),
     ),
+    SourceSpec(
+        name="rs_social_insurance",
+        department="RS",
+        title="人社局 社会保险参保信息 (REST API insured-persons)",
+        conn_id="rs_social_insurance",
+        connector="connectors.factories:rest_paged",
+        mapping="schemas.mappings.rs_social_insurance:MAPPING",
+        table="shared.social_insurance",
+        schedule="@hourly",
+        options={
+            "path": "/api/v1/insured-persons",
+            "token_path": "/api/v1/token",
+            "optional_fields": ("sbkh", "fkrq"),
+            "cursor_field": "gxsj",
+            "tiebreak_field": "grbh",
+            "key_field": "xzlx",
+            "page_size": 1000,
+        },
+        description=(
+            "Pages through the 人社 `insured-persons` API (bearer token from `/api/v1/token`, refreshed on "
+            "401; 429/502/503 and timeouts retried with backoff honouring `Retry-After`) from the committed "
+            "cursor (`gxsj`, then `grbh` and the `xzlx` already read), and merges enrolments, one row per "
+            "person and insurance type, into `shared.social_insurance`; rejected rows go to quarantine."
+        ),
+    ),
 )
 
 

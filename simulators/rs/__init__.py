@@ -1,0 +1,1 @@
+"""人社局 social-insurance REST API simulator: data (insured.py), server, faults and provisioning."""

@@ -86,6 +86,38 @@ def _ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _up(args: argparse.Namespace) -> int:
+    from hub.ops.stack import StackError, up
+
+    try:
+        info = up(timeout=args.timeout)
+    except StackError as exc:
+        print(f"hub up: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(info.to_json(), indent=2))
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    from hub.ops.stack import down
+
+    stopped = down()
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from hub.ops.status import collect, render, stdout_to_stderr
+
+    with stdout_to_stderr():  # Airflow's logging, configured on first import, writes to stdout
+        report = collect()
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    else:
+        render(report)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``hub``."""
     parser = argparse.ArgumentParser(prog="hub", description="ShareHub, the city's data-sharing hub")
@@ -114,6 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
     led.add_argument("--limit", type=int, default=20)
     led.add_argument("--json", action="store_true")
     led.set_defaults(func=_ledger)
+
+    upp = sub.add_parser("up", help="start the whole stack on this machine (store, simulators, Airflow, API)")
+    upp.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for Airflow and the DAGs")
+    upp.set_defaults(func=_up)
+    sub.add_parser("down", help="stop everything `hub up` started").set_defaults(func=_down)
+
+    stat = sub.add_parser("status", help="every source's last run, freshness, quarantine, backlog")
+    stat.add_argument("--json", action="store_true")
+    stat.set_defaults(func=_status)
     return parser
 
 

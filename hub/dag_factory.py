@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import DAG, Asset, task
+from airflow.sdk import DAG, Asset, DeadlineAlert, DeadlineReference, SyncCallback, task
 
+from hub.ops.freshness import deadline_missed, schedule_interval
 from hub.registry import SourceSpec
 
 OWNER = "sharehub-data-engineering"
@@ -27,6 +28,16 @@ def table_asset(qualified_name: str) -> Asset:
     """The Airflow Asset of a shared-store table (``postgres://hub-store:5432/sharehub/<schema>/<table>``)."""
     schema, _, table = qualified_name.partition(".")
     return Asset(name=qualified_name, uri=f"postgres://hub-store:5432/sharehub/{schema}/{table}")
+
+
+def freshness_deadline(spec: SourceSpec) -> DeadlineAlert:
+    """A run not finished one schedule interval after it was queued makes the source late: alert."""
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=schedule_interval(spec.schedule),
+        callback=SyncCallback(deadline_missed, kwargs={"source": spec.name}),
+        name=f"{spec.name}_freshness",
+    )
 
 
 def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
@@ -48,6 +59,7 @@ def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         doc_md=doc,
+        deadline=freshness_deadline(spec),
         tags=["sharehub", "ingest", spec.department],
     ) as dag:
 

@@ -138,8 +138,10 @@ def _resolve(path: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def _import_pools(env: dict[str, str], home: Path) -> None:
-    pools_file = run_dir(home) / "pools.json"
+def import_pools(env: dict[str, str], work_dir: Path) -> None:
+    """Create or update the pools of :data:`hub.ops.services.POOLS` with ``airflow pools import``."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    pools_file = work_dir / "pools.json"
     pools_file.write_text(
         json.dumps({n: {"slots": s, "description": d, "include_deferred": False} for n, (s, d) in POOLS.items()})
     )
@@ -220,7 +222,7 @@ def up(home: Path | None = None, timeout: float = 300.0, wait_dags: bool = True)
     env = dict(os.environ)
     migrate(embedded.ensure_database(admin, HUB_DATABASE))
     airflow_env.migrate_metadata()
-    _import_pools(env, home)
+    import_pools(env, rdir)
 
     started: dict[str, int] = {}
     for sim in SIMULATORS:

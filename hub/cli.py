@@ -44,7 +44,10 @@ def _simulate(args: argparse.Namespace) -> int:
     admin = embedded.start()
     uri = embedded.ensure_database(admin, population.DATABASE)
     if args.action == "generate":
-        manifest = population.create(uri, args.scale, args.seed)
+        from hub.ops.progress import activity
+
+        with activity(f"generating {args.scale:,} persons at the 公安 simulator"):
+            manifest = population.create(uri, args.scale, args.seed)
         print(
             f"{population.TABLE}: {args.scale:,} persons in database {population.DATABASE}; dirt: "
             + ", ".join(f"{k} {len(v)}" for k, v in manifest.rows.items())

@@ -66,10 +66,12 @@ def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
         @task(task_id="ingest", outlets=[table_asset(spec.table)])
         def ingest(run_id: str | None = None) -> dict:
             """Extract, map, validate and load one batch; returns the ledger counts."""
+            from hub.ops.lineage import record_ingest
             from hub.pipeline import run_ingest
 
             assert run_id is not None
             entry = run_ingest(spec, run_id)
+            record_ingest(spec, ingest)
             return {"batch_id": entry.batch_id, **entry.counts()}
 
         @task(task_id="verify_ledger")

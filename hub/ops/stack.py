@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.ops import procs
+from hub.ops import procs, progress
 from hub.ops.procs import StackError
 from hub.ops.services import AIRFLOW_PROCESSES, APPLICATION_PROCESSES, POOLS, SIMULATORS, Process
 from hub.settings import HUB_DATABASE, PROJECT_ROOT, hub_home
@@ -182,18 +182,75 @@ def expected_dags() -> list[str]:
     return sorted(bag.dag_ids)
 
 
+def _start(
+    home: Path, ports: dict[str, tuple[str, int]], processes: list[Process], skipped: list[str], bar: progress.Steps
+) -> StackInfo:
+    """Store, simulators, migrations, pools, then every process; returns what was started."""
+    from hub import airflow_env
+    from hub.store import embedded
+    from hub.store.migrate import migrate
+
+    rdir, ldir = run_dir(home), log_dir(home)
+    bar.advance("starting the embedded store")
+    if not embedded.status(home).running:
+        (rdir / STORE_MARKER).write_text("started by hub up\n")
+    admin = embedded.start(home)
+    api_port = ports["airflow-api-server"][1]
+    stack_env(home, admin, api_port)
+    bar.advance("preparing the simulators")
+    for sim in SIMULATORS:
+        if sim.prepare:
+            os.environ.setdefault(f"AIRFLOW_CONN_{sim.conn_id.upper()}", _resolve(sim.prepare)(admin))
+        elif sim.module:
+            port = ports[sim.name][1]
+            os.environ.setdefault(f"AIRFLOW_CONN_{sim.conn_id.upper()}", (sim.conn_template or "").format(port=port))
+    env = dict(os.environ)
+    bar.advance("migrating the shared store")
+    migrate(embedded.ensure_database(admin, HUB_DATABASE))
+    bar.advance("migrating Airflow's metadata")
+    airflow_env.migrate_metadata()
+    bar.advance("importing the pools")
+    import_pools(env, rdir)
+    bar.advance("starting the processes")
+    started: dict[str, int] = {}
+    for sim in SIMULATORS:
+        if sim.module:
+            argv = [sys.executable, "-m", sim.module, "--host", HOST, "--port", str(ports[sim.name][1])]
+            started[sim.name] = procs.spawn(sim.name, argv, env, rdir, ldir, PROJECT_ROOT)
+    for proc in processes:
+        started[proc.name] = procs.spawn(proc.name, _argv(proc, port_of(proc)), env, rdir, ldir, PROJECT_ROOT)
+    info = StackInfo(
+        home=str(home),
+        api_url=f"http://{HOST}:{api_port}",
+        processes=started,
+        ports={k: v[1] for k, v in ports.items()},
+        skipped=skipped,
+    )
+    (rdir / "stack.json").write_text(json.dumps(info.to_json(), indent=2))
+    return info
+
+
+def _wait_for_dags(api_url: str, timeout: float) -> list[str]:
+    want = expected_dags()
+
+    def all_listed() -> bool:
+        listed, errors = listed_dags(api_url)
+        if errors:
+            raise StackError(f"DAG import errors: {[e.get('filename') for e in errors]}")
+        return set(want) <= set(listed)
+
+    procs.wait_until(all_listed, timeout, f"the api-server to list {want}", interval=3.0)
+    return want
+
+
 def up(home: Path | None = None, timeout: float = 300.0, wait_dags: bool = True) -> StackInfo:
     """Bring the stack up (see the module docs).
 
     Raises:
         StackError: if it is already up, a port is taken, or a part does not come up in time.
     """
-    from hub import airflow_env
-    from hub.store import embedded
-    from hub.store.migrate import migrate
-
     home = (home or hub_home()).resolve()
-    rdir, ldir = run_dir(home), log_dir(home)
+    rdir = run_dir(home)
     rdir.mkdir(parents=True, exist_ok=True)
     alive = procs.running(rdir)
     if alive:
@@ -208,52 +265,13 @@ def up(home: Path | None = None, timeout: float = 300.0, wait_dags: bool = True)
             ports[sim.name] = (sim.port_env, int(os.environ.get(sim.port_env, sim.default_port or 0)))
     _check_ports(ports)
 
-    if not embedded.status(home).running:
-        (rdir / STORE_MARKER).write_text("started by hub up\n")
-    admin = embedded.start(home)
-    api_port = ports["airflow-api-server"][1]
-    env = stack_env(home, admin, api_port)
-    for sim in SIMULATORS:
-        if sim.prepare:
-            os.environ.setdefault(f"AIRFLOW_CONN_{sim.conn_id.upper()}", _resolve(sim.prepare)(admin))
-        elif sim.module:
-            port = ports[sim.name][1]
-            os.environ.setdefault(f"AIRFLOW_CONN_{sim.conn_id.upper()}", (sim.conn_template or "").format(port=port))
-    env = dict(os.environ)
-    migrate(embedded.ensure_database(admin, HUB_DATABASE))
-    airflow_env.migrate_metadata()
-    import_pools(env, rdir)
-
-    started: dict[str, int] = {}
-    for sim in SIMULATORS:
-        if sim.module:
-            argv = [sys.executable, "-m", sim.module, "--host", HOST, "--port", str(ports[sim.name][1])]
-            started[sim.name] = procs.spawn(sim.name, argv, env, rdir, ldir, PROJECT_ROOT)
-    for proc in processes:
-        started[proc.name] = procs.spawn(proc.name, _argv(proc, port_of(proc)), env, rdir, ldir, PROJECT_ROOT)
-
-    api_url = f"http://{HOST}:{api_port}"
-    info = StackInfo(
-        home=str(home),
-        api_url=api_url,
-        processes=started,
-        ports={k: v[1] for k, v in ports.items()},
-        skipped=skipped,
-    )
-    (rdir / "stack.json").write_text(json.dumps(info.to_json(), indent=2))
     try:
-        _wait_for_api(api_url, timeout)
-        if wait_dags:
-            want = expected_dags()
-
-            def all_listed() -> bool:
-                listed, errors = listed_dags(api_url)
-                if errors:
-                    raise StackError(f"DAG import errors: {[e.get('filename') for e in errors]}")
-                return set(want) <= set(listed)
-
-            procs.wait_until(all_listed, timeout, f"the api-server to list {want}", interval=3.0)
-            info.dags = want
+        with progress.steps("hub up", 7) as bar:
+            info = _start(home, ports, processes, skipped, bar)
+            bar.advance("waiting for the api-server and the DAGs")
+            _wait_for_api(info.api_url, timeout)
+            if wait_dags:
+                info.dags = _wait_for_dags(info.api_url, timeout)
     except BaseException:  # whatever went wrong, leave nothing running behind
         down(home)
         raise

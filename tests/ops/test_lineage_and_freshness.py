@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 
@@ -36,6 +37,10 @@ def test_an_ingest_run_emits_lineage_with_the_shared_table_as_output(airflow_db,
     assert complete["job"]["namespace"] == airflow_env.LINEAGE_NAMESPACE
     outputs = {(o["namespace"], o["name"]) for o in complete["outputs"]}
     assert ("postgres://hub-store:5432", "sharehub.shared.population") in outputs
+    # The input is the department table, read through the ga_population connection.
+    inputs = {(i["namespace"], i["name"]) for i in complete["inputs"]}
+    database = json.loads(os.environ["AIRFLOW_CONN_GA_POPULATION"])["schema"]
+    assert inputs == {("postgres://localhost:5432", f"{database}.public.T_RK_JBXX")}
 
 
 def _make_late(store: str, source: str, hours: float) -> None:

@@ -10,7 +10,7 @@ import datetime as dt
 
 from airflow.sdk import DAG, Asset, DeadlineAlert, DeadlineReference, SyncCallback, task
 
-from hub.ops.freshness import deadline_missed, schedule_interval
+from hub.ops.freshness import deadline_interval, deadline_missed
 from hub.registry import SourceSpec
 
 OWNER = "sharehub-data-engineering"
@@ -34,7 +34,7 @@ def freshness_deadline(spec: SourceSpec) -> DeadlineAlert:
     """A run not finished one schedule interval after it was queued makes the source late: alert."""
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
-        interval=schedule_interval(spec.schedule),
+        interval=deadline_interval(spec),
         callback=SyncCallback(deadline_missed, kwargs={"source": spec.name}),
         name=f"{spec.name}_freshness",
     )

@@ -43,6 +43,15 @@ def schedule_interval(schedule: str) -> dt.timedelta:
     return max(b - a for a, b in itertools.pairwise(fires))
 
 
+def deadline_interval(spec: SourceSpec) -> dt.timedelta:
+    """How long after it was queued a run of ``spec`` may take: one schedule interval.
+
+    ``HUB_DEADLINE_<SOURCE>_SECONDS`` overrides it (read when the DAG file is parsed).
+    """
+    override = os.environ.get(f"HUB_DEADLINE_{spec.name.upper()}_SECONDS")
+    return dt.timedelta(seconds=float(override)) if override else schedule_interval(spec.schedule)
+
+
 def allowed_age(spec: SourceSpec) -> dt.timedelta:
     """How old a source's newest load may be before it is late."""
     return schedule_interval(spec.schedule) * float(os.environ.get("HUB_FRESHNESS_FACTOR", "2"))
@@ -141,7 +150,9 @@ def deadline_missed(source: str, context: dict[str, Any] | None = None, **_: Any
 
     uri = store_uri()
     item = next(f for f in freshness(uri) if f.source == source)
-    run_id = ((context or {}).get("dag_run") or {}).get("run_id")
+    # The scheduler passes the run as the REST API's DAGRunResponse, as JSON.
+    dag_run = (context or {}).get("dag_run") or {}
+    run_id = dag_run.get("dag_run_id") or dag_run.get("run_id")
     alert(uri, item, "deadline", run_id)
 
 

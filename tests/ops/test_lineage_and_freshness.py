@@ -102,8 +102,9 @@ def test_ingest_dags_carry_a_deadline_alert_whose_callback_records_the_late_sour
     assert alert.interval == freshness.schedule_interval("@hourly")
     assert alert.callback.path == "hub.ops.freshness.deadline_missed"
     assert alert.callback.kwargs == {"source": "ga_population"}
-    # The scheduler calls it with the kwargs and a context holding the run as JSON.
-    freshness.deadline_missed(**alert.callback.kwargs, context={"dag_run": {"run_id": "scheduled__x"}})
+    # The scheduler calls it with the kwargs and a context holding the run as the REST API's JSON
+    # (tests/ops/test_stack.py sees the real scheduler do it).
+    freshness.deadline_missed(**alert.callback.kwargs, context={"dag_run": {"dag_run_id": "scheduled__x"}})
     with psycopg.connect(store) as conn:
         row = conn.execute("SELECT source, kind, run_id FROM hub.freshness_alert").fetchone()
     assert row == ("ga_population", "deadline", "scheduled__x")

@@ -1,4 +1,5 @@
-"""``make up`` / ``make down``: the whole stack on 127.0.0.1, every DAG listed with its doc, nothing left behind."""
+"""``make up`` / ``make down``: the whole stack on 127.0.0.1, every DAG listed with its doc, the real
+scheduler firing a freshness deadline alert, and nothing left behind."""
 
 from __future__ import annotations
 
@@ -62,11 +63,41 @@ def _stack_processes(home: Path) -> list[psutil.Process]:
     return found
 
 
+def _deadline_alert_fires(api: str, home: Path, env: dict[str, str]) -> None:
+    import json
+    import time
+
+    import psycopg
+
+    from hub.store import embedded
+
+    dag = f"{api}/api/v2/dags/ingest_ga_population"
+    assert requests.patch(dag, json={"is_paused": False}, timeout=10).ok
+    run = requests.post(f"{dag}/dagRuns", json={"logical_date": None}, timeout=10).json()
+    store = embedded.database_uri(embedded.admin_uri(home), "sharehub")
+    deadline = time.monotonic() + 240
+    alerts: list[tuple] = []
+    while time.monotonic() < deadline and not alerts:
+        with psycopg.connect(store) as conn:
+            alerts = conn.execute(
+                "SELECT source, kind, run_id FROM hub.freshness_alert WHERE kind = 'deadline'"
+            ).fetchall()
+        time.sleep(2)
+    assert ("ga_population", "deadline", run["dag_run_id"]) in alerts
+    status = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "status", "--json"], env=env, capture_output=True, text=True, check=True
+    )
+    source = json.loads(status.stdout)["sources"][0]
+    assert source["source"] == "ga_population" and source["last_alert"]["kind"] == "deadline"
+
+
 def test_make_up_serves_every_dag_on_localhost_and_make_down_leaves_nothing(home: Path) -> None:
     from hub.ops.stack import expected_dags
 
     port = _free_port()
     env = _stack_env(home, HUB_AIRFLOW_PORT=port, HUB_API_PORT=_free_port())
+    # A deadline no run can meet: the scheduler must fire the freshness alert for it.
+    env["HUB_DEADLINE_GA_POPULATION_SECONDS"] = "1"
     try:
         up = _make("up", env)
         assert up.returncode == 0, up.stderr[-3000:]
@@ -89,6 +120,8 @@ def test_make_up_serves_every_dag_on_localhost_and_make_down_leaves_nothing(home
                 if conn.status == psutil.CONN_LISTEN:
                     assert conn.laddr.ip == "127.0.0.1", (proc.name(), conn.laddr)
         assert (home / "logs" / "airflow-scheduler.log").exists()
+
+        _deadline_alert_fires(api, home, env)
     finally:
         down = _make("down", env, timeout=180)
     assert down.returncode == 0, down.stderr[-3000:]

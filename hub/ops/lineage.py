@@ -34,6 +34,11 @@ def record_ingest(spec: SourceSpec, task: object) -> None:
 
     from hub.dag_factory import table_asset
 
+    # A fresh collector: tasks run in-process one after another (dag.test()) would otherwise
+    # report every earlier task's datasets too. A worker runs each task in its own process.
+    cache_clear = getattr(get_hook_lineage_collector, "cache_clear", None)
+    if cache_clear is not None:
+        cache_clear()
     collector = get_hook_lineage_collector()
     source_table = spec.options.get("table")
     if source_table:

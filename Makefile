@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo test lint bench clean venv up down status
 
 venv: $(STAMP)
 
@@ -23,6 +23,15 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+up: $(STAMP)
+	$(BIN)/hub up
+
+down:
+	$(BIN)/hub down
+
+status: $(STAMP)
+	$(BIN)/hub status
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -31,5 +40,6 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.population --scale $${SCALE:-1000000}
 
 clean:
+	-$(BIN)/hub down
 	-$(BIN)/hub store stop
 	rm -rf $(VENV) .hub

@@ -6,16 +6,31 @@ Its home is under ``$HUB_HOME``, its metadata in the embedded PostgreSQL (databa
 Airflow reads its configuration when first imported, so :func:`configure` must run before
 anything imports ``airflow``. Values already in the environment win: an operator's settings
 are never overridden.
+
+Lineage: the OpenLineage provider emits an event for every task; by default they are appended
+to ``$HUB_HOME/lineage/openlineage.jsonl`` (file transport; ``HUB_LINEAGE_FILE`` moves it).
+Set ``AIRFLOW__OPENLINEAGE__TRANSPORT`` to send them elsewhere (e.g. ``{"type": "http", ...}``
+to Marquez) or ``AIRFLOW__OPENLINEAGE__DISABLED=true`` to turn them off.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from hub.settings import dags_folder, hub_home
+
+LINEAGE_NAMESPACE = "sharehub-640100"
+
+
+def lineage_file(home: Path | None = None) -> Path:
+    """Where OpenLineage events go by default (``$HUB_LINEAGE_FILE``, else under ``$HUB_HOME``)."""
+    path = Path(os.environ.get("HUB_LINEAGE_FILE") or (home or hub_home()) / "lineage" / "openlineage.jsonl")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def configure(metadata_uri: str | None = None, home: Path | None = None) -> Path:
@@ -34,6 +49,10 @@ def configure(metadata_uri: str | None = None, home: Path | None = None) -> Path
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_uri or f"sqlite:///{airflow_home / 'airflow.db'}",
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": LINEAGE_NAMESPACE,
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(lineage_file(home)), "append": True}
+        ),
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)

@@ -44,7 +44,10 @@ def _simulate(args: argparse.Namespace) -> int:
     admin = embedded.start()
     uri = embedded.ensure_database(admin, population.DATABASE)
     if args.action == "generate":
-        manifest = population.create(uri, args.scale, args.seed)
+        from hub.ops.progress import activity
+
+        with activity(f"generating {args.scale:,} persons at the 公安 simulator"):
+            manifest = population.create(uri, args.scale, args.seed)
         print(
             f"{population.TABLE}: {args.scale:,} persons in database {population.DATABASE}; dirt: "
             + ", ".join(f"{k} {len(v)}" for k, v in manifest.rows.items())
@@ -172,6 +175,38 @@ def _quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def _up(args: argparse.Namespace) -> int:
+    from hub.ops.stack import StackError, up
+
+    try:
+        info = up(timeout=args.timeout)
+    except StackError as exc:
+        print(f"hub up: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(info.to_json(), indent=2))
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    from hub.ops.stack import down
+
+    stopped = down()
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from hub.ops.status import collect, render, stdout_to_stderr
+
+    with stdout_to_stderr():  # Airflow's logging, configured on first import, writes to stdout
+        report = collect()
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    else:
+        render(report)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``hub``."""
     parser = argparse.ArgumentParser(prog="hub", description="ShareHub, the city's data-sharing hub")
@@ -230,6 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     qual.add_argument("--runs", type=int, default=20, help="recent runs in the report")
     qual.add_argument("--json", action="store_true")
     qual.set_defaults(func=_quality)
+
+    upp = sub.add_parser("up", help="start the whole stack on this machine (store, simulators, Airflow, API)")
+    upp.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for Airflow and the DAGs")
+    upp.set_defaults(func=_up)
+    sub.add_parser("down", help="stop everything `hub up` started").set_defaults(func=_down)
+
+    stat = sub.add_parser("status", help="every source's last run, freshness, quarantine, backlog")
+    stat.add_argument("--json", action="store_true")
+    stat.set_defaults(func=_status)
     return parser
 
 

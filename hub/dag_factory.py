@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import DAG, Asset, BaseOperator, task
+from airflow.sdk import DAG, Asset, BaseOperator, DeadlineAlert, DeadlineReference, SyncCallback, task
 
+from hub.ops.freshness import deadline_interval, deadline_missed
 from hub.registry import SourceSpec
 
 OWNER = "sharehub-data-engineering"
@@ -29,6 +30,16 @@ def table_asset(qualified_name: str) -> Asset:
     """The Airflow Asset of a shared-store table (``postgres://hub-store:5432/sharehub/<schema>/<table>``)."""
     schema, _, table = qualified_name.partition(".")
     return Asset(name=qualified_name, uri=f"postgres://hub-store:5432/sharehub/{schema}/{table}")
+
+
+def freshness_deadline(spec: SourceSpec) -> DeadlineAlert:
+    """A run not finished one schedule interval after it was queued makes the source late: alert."""
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=deadline_interval(spec),
+        callback=SyncCallback(deadline_missed, kwargs={"source": spec.name}),
+        name=f"{spec.name}_freshness",
+    )
 
 
 def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
@@ -53,16 +64,19 @@ def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         doc_md=doc,
+        deadline=freshness_deadline(spec),
         tags=["sharehub", "ingest", spec.department],
     ) as dag:
 
         @task(task_id="ingest", outlets=[table_asset(t) for t in (spec.table, *spec.extra_tables)])
         def ingest(run_id: str | None = None) -> dict:
             """Extract, map, validate and load one batch; returns the ledger counts."""
+            from hub.ops.lineage import record_ingest
             from hub.pipeline import run_ingest
 
             assert run_id is not None
             entry = run_ingest(spec, run_id)
+            record_ingest(spec, ingest)
             return {"batch_id": entry.batch_id, **entry.counts()}
 
         @task(task_id="verify_ledger")

@@ -39,6 +39,9 @@ def run_dag_once(dag_id: str, logical_date: dt.datetime) -> tuple[str, str]:
         The run id and the final state.
     """
     dag = load_dag(dag_id)
+    # Airflow 3.3.2's dag.test() hands the deadline alerts' definitions to code that expects the
+    # ids the scheduler stores for them, and fails; deadlines are the scheduler's job anyway.
+    dag.deadline = None
     run = dag.test(logical_date=logical_date, run_after=logical_date)
     return run.run_id, str(run.state)
 

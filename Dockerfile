@@ -1,0 +1,35 @@
+# One image for every ShareHub service (Airflow components, simulators, data API).
+# Build: docker compose build   (see docker-compose.yml and .env.example)
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    AIRFLOW_HOME=/opt/airflow \
+    HUB_HOME=/opt/sharehub/.hub
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq5 curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --uid 50000 --gid 0 --home-dir /opt/airflow --create-home airflow
+
+WORKDIR /opt/sharehub
+COPY requirements.txt constraints.txt ./
+COPY ops/requirements-celery.txt ops/requirements-celery.txt
+RUN pip install -r requirements.txt -c constraints.txt \
+    && pip install --no-deps -r ops/requirements-celery.txt
+
+COPY pyproject.toml README.md ./
+COPY hub hub
+COPY connectors connectors
+COPY schemas schemas
+COPY quality quality
+COPY simulators simulators
+COPY dags dags
+RUN pip install --no-deps -e . \
+    && mkdir -p "$HUB_HOME" /opt/airflow/logs \
+    && chown -R 50000:0 /opt/sharehub /opt/airflow
+
+USER 50000
+ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/sharehub/dags
+CMD ["airflow", "version"]

@@ -1,0 +1,1 @@
+"""Running ShareHub like production: the local stack, status and freshness, lineage."""

@@ -1,0 +1,304 @@
+"""``hub up`` / ``hub down``: the whole stack on one machine, every process by pid.
+
+``up`` starts the embedded store (if it is not running), prepares the simulators, migrates
+the store and Airflow's metadata (database ``airflow`` on the embedded server), imports the
+pools, starts the Airflow api-server, scheduler (LocalExecutor), dag-processor and triggerer
+and, when it exists, the data API, then waits until the api-server lists every DAG without
+import errors. Everything listens on 127.0.0.1 only; ports come from the environment.
+
+``down`` stops what ``up`` started: each process with its process group and descendants, and
+the embedded store if ``up`` started it. Pid files live in ``$HUB_HOME/run``, logs in
+``$HUB_HOME/logs``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hub.ops import procs, progress
+from hub.ops.procs import StackError
+from hub.ops.services import AIRFLOW_PROCESSES, APPLICATION_PROCESSES, POOLS, SIMULATORS, Process
+from hub.settings import HUB_DATABASE, PROJECT_ROOT, hub_home
+
+HOST = "127.0.0.1"
+STORE_MARKER = "store.started"
+
+
+@dataclass
+class StackInfo:
+    """What ``hub up`` started and where to reach it."""
+
+    home: str
+    api_url: str
+    processes: dict[str, int] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    dags: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (written to ``$HUB_HOME/run/stack.json``)."""
+        return dict(self.__dict__)
+
+
+def run_dir(home: Path | None = None) -> Path:
+    """``$HUB_HOME/run``: pid files and ``stack.json``."""
+    return (home or hub_home()) / "run"
+
+
+def log_dir(home: Path | None = None) -> Path:
+    """``$HUB_HOME/logs``: one log per process."""
+    return (home or hub_home()) / "logs"
+
+
+def port_of(proc: Process) -> int | None:
+    """The port ``proc`` listens on: ``$<port_env>`` or its default."""
+    if proc.port_env is None:
+        return None
+    return int(os.environ.get(proc.port_env, proc.default_port or 0))
+
+
+def _persistent_secret(home: Path, name: str, generate: Any) -> str:
+    """A random secret kept in ``$HUB_HOME/airflow/secrets/<name>`` (mode 0600), created once."""
+    path = home / "airflow" / "secrets" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(generate())
+    return path.read_text().strip()
+
+
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def stack_env(home: Path, admin_uri: str, api_port: int) -> dict[str, str]:
+    """The environment of every stack process (values already in the environment win)."""
+    from connectors.connections import postgres_connection_json
+    from hub import airflow_env
+    from hub.store.embedded import socket_dir_of
+
+    os.environ["HUB_HOME"] = str(home)
+    airflow_env.configure(airflow_env.embedded_metadata_uri(admin_uri), home=home)
+    api = f"http://{HOST}:{api_port}"
+    defaults = {
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+        "AIRFLOW__CORE__FERNET_KEY": _persistent_secret(home, "fernet_key", _fernet_key),
+        "AIRFLOW__API__HOST": HOST,
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__BASE_URL": api,
+        "AIRFLOW__API__SECRET_KEY": _persistent_secret(home, "api_secret_key", lambda: secrets.token_urlsafe(32)),
+        "AIRFLOW__API_AUTH__JWT_SECRET": _persistent_secret(home, "jwt_secret", lambda: secrets.token_urlsafe(32)),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "AIRFLOW_CONN_HUB_STORE": postgres_connection_json(socket_dir_of(admin_uri), HUB_DATABASE),
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    return dict(os.environ)
+
+
+def _check_ports(wanted: dict[str, tuple[str, int]]) -> None:
+    seen: dict[int, str] = {}
+    for name, (env_var, port) in wanted.items():
+        if port in seen:
+            raise StackError(f"{name} and {seen[port]} both want port {port}; set {env_var}")
+        seen[port] = name
+        if not procs.port_free(HOST, port):
+            raise StackError(f"port {HOST}:{port} for {name} is in use; set {env_var} to a free port")
+
+
+def _argv(proc: Process, port: int | None) -> list[str]:
+    bin_dir = Path(sys.executable).parent
+    head = str(bin_dir / proc.argv[0]) if proc.argv[0] != "python" else sys.executable
+    return [head, *(a.format(host=HOST, port=port) for a in proc.argv[1:])]
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _resolve(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def import_pools(env: dict[str, str], work_dir: Path) -> None:
+    """Create or update the pools of :data:`hub.ops.services.POOLS` with ``airflow pools import``."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    pools_file = work_dir / "pools.json"
+    pools_file.write_text(
+        json.dumps({n: {"slots": s, "description": d, "include_deferred": False} for n, (s, d) in POOLS.items()})
+    )
+    airflow = str(Path(sys.executable).parent / "airflow")
+    result = subprocess.run([airflow, "pools", "import", str(pools_file)], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise StackError(f"airflow pools import failed: {result.stderr[-2000:]}")
+
+
+def _wait_for_api(api_url: str, timeout: float) -> None:
+    import requests
+
+    procs.wait_until(
+        lambda: requests.get(f"{api_url}/api/v2/monitor/health", timeout=5).ok,
+        timeout,
+        f"the Airflow api-server at {api_url}",
+    )
+
+
+def listed_dags(api_url: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """The DAG ids the api-server lists and its DAG import errors."""
+    import requests
+
+    dags = requests.get(f"{api_url}/api/v2/dags", params={"limit": 1000}, timeout=10).json()["dags"]
+    errors = requests.get(f"{api_url}/api/v2/importErrors", timeout=10).json()["import_errors"]
+    return sorted(d["dag_id"] for d in dags), errors
+
+
+def expected_dags() -> list[str]:
+    """Every DAG id the project's DAG folder defines (parsed here, as the dag-processor does)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from hub.settings import dags_folder
+
+    bag = DagBag(dag_folder=str(dags_folder()))
+    if bag.import_errors:
+        raise StackError(f"DAG import errors: {sorted(bag.import_errors)}")
+    return sorted(bag.dag_ids)
+
+
+def _start(
+    home: Path, ports: dict[str, tuple[str, int]], processes: list[Process], skipped: list[str], bar: progress.Steps
+) -> StackInfo:
+    """Store, simulators, migrations, pools, then every process; returns what was started."""
+    from hub import airflow_env
+    from hub.store import embedded
+    from hub.store.migrate import migrate
+
+    rdir, ldir = run_dir(home), log_dir(home)
+    bar.advance("starting the embedded store")
+    if not embedded.status(home).running:
+        (rdir / STORE_MARKER).write_text("started by hub up\n")
+    admin = embedded.start(home)
+    api_port = ports["airflow-api-server"][1]
+    stack_env(home, admin, api_port)
+    bar.advance("preparing the simulators")
+    for sim in SIMULATORS:
+        if sim.prepare:
+            os.environ.setdefault(f"AIRFLOW_CONN_{sim.conn_id.upper()}", _resolve(sim.prepare)(admin))
+        elif sim.module:
+            port = ports[sim.name][1]
+            os.environ.setdefault(f"AIRFLOW_CONN_{sim.conn_id.upper()}", (sim.conn_template or "").format(port=port))
+    env = dict(os.environ)
+    bar.advance("migrating the shared store")
+    migrate(embedded.ensure_database(admin, HUB_DATABASE))
+    bar.advance("migrating Airflow's metadata")
+    airflow_env.migrate_metadata()
+    bar.advance("importing the pools")
+    import_pools(env, rdir)
+    bar.advance("starting the processes")
+    started: dict[str, int] = {}
+    for sim in SIMULATORS:
+        if sim.module:
+            argv = [sys.executable, "-m", sim.module, "--host", HOST, "--port", str(ports[sim.name][1])]
+            started[sim.name] = procs.spawn(sim.name, argv, env, rdir, ldir, PROJECT_ROOT)
+    for proc in processes:
+        started[proc.name] = procs.spawn(proc.name, _argv(proc, port_of(proc)), env, rdir, ldir, PROJECT_ROOT)
+    info = StackInfo(
+        home=str(home),
+        api_url=f"http://{HOST}:{api_port}",
+        processes=started,
+        ports={k: v[1] for k, v in ports.items()},
+        skipped=skipped,
+    )
+    (rdir / "stack.json").write_text(json.dumps(info.to_json(), indent=2))
+    return info
+
+
+def _wait_for_dags(api_url: str, timeout: float) -> list[str]:
+    want = expected_dags()
+
+    def all_listed() -> bool:
+        listed, errors = listed_dags(api_url)
+        if errors:
+            raise StackError(f"DAG import errors: {[e.get('filename') for e in errors]}")
+        return set(want) <= set(listed)
+
+    procs.wait_until(all_listed, timeout, f"the api-server to list {want}", interval=3.0)
+    return want
+
+
+def up(home: Path | None = None, timeout: float = 300.0, wait_dags: bool = True) -> StackInfo:
+    """Bring the stack up (see the module docs).
+
+    Raises:
+        StackError: if it is already up, a port is taken, or a part does not come up in time.
+    """
+    home = (home or hub_home()).resolve()
+    rdir = run_dir(home)
+    rdir.mkdir(parents=True, exist_ok=True)
+    alive = procs.running(rdir)
+    if alive:
+        raise StackError(f"the stack at {home} is already up ({', '.join(alive)}); run `hub down` first")
+
+    present = [p for p in APPLICATION_PROCESSES if p.requires_module is None or _importable(p.requires_module)]
+    skipped = [p.name for p in APPLICATION_PROCESSES if p not in present]
+    processes = [*AIRFLOW_PROCESSES, *present]
+    ports = {p.name: (p.port_env or "", port) for p in processes if (port := port_of(p)) is not None}
+    for sim in SIMULATORS:
+        if sim.module and sim.port_env:
+            ports[sim.name] = (sim.port_env, int(os.environ.get(sim.port_env, sim.default_port or 0)))
+    _check_ports(ports)
+
+    try:
+        with progress.steps("hub up", 7) as bar:
+            info = _start(home, ports, processes, skipped, bar)
+            bar.advance("waiting for the api-server and the DAGs")
+            _wait_for_api(info.api_url, timeout)
+            if wait_dags:
+                info.dags = _wait_for_dags(info.api_url, timeout)
+    except BaseException:  # whatever went wrong, leave nothing running behind
+        down(home)
+        raise
+    (rdir / "stack.json").write_text(json.dumps(info.to_json(), indent=2))
+    return info
+
+
+def down(home: Path | None = None) -> list[str]:
+    """Stop everything ``up`` started (processes by pid file, then the store if ``up`` started it).
+
+    Returns:
+        The names of what was stopped.
+    """
+    from hub.store import embedded
+
+    home = (home or hub_home()).resolve()
+    rdir = run_dir(home)
+    stopped = []
+    # The api-server last: the scheduler's running tasks talk to it while they shut down.
+    names = sorted((p.stem for p in rdir.glob("*.pid")), key=lambda n: n == "airflow-api-server")
+    for name in names:
+        if procs.stop(name, rdir):
+            stopped.append(name)
+    marker = rdir / STORE_MARKER
+    if marker.exists():
+        if embedded.stop(home):
+            stopped.append("store")
+        marker.unlink()
+    (rdir / "stack.json").unlink(missing_ok=True)
+    return stopped

@@ -1,8 +1,10 @@
 """``hub demo``: a small city, run end to end through the real DAGs on the embedded store.
 
-It starts the embedded PostgreSQL, (re)creates the simulator databases and a demo store
-database, generates the city, runs each ingest DAG with ``dag.test()`` (a full load), applies
-a day of changes at the sources, runs them again (incremental), and reports every run.
+It starts the embedded PostgreSQL, provisions the five department simulators for one city
+(databases, the 医保 inbox, the 人社 server) and a demo store database, runs every ingest DAG
+with ``dag.test()`` (full loads), applies a day of changes at every source, runs them again
+(incremental), then derives the certificates and case records, pushes them to the provincial
+platform simulator and reconciles, and reports all of it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +27,8 @@ class DemoReport:
     seed: int
     runs: list[dict[str, Any]] = field(default_factory=list)
     changes: dict[str, Any] = field(default_factory=dict)
+    push: dict[str, Any] = field(default_factory=dict)
+    reconciliation: dict[str, Any] = field(default_factory=dict)
     log: str = ""
 
     def sources(self) -> dict[str, dict[str, int]]:
@@ -41,112 +46,89 @@ class DemoReport:
             "sources": self.sources(),
             "runs": self.runs,
             "changes": self.changes,
+            "push": self.push,
+            "reconciliation": self.reconciliation,
             "log": self.log,
         }
 
 
 def _reset_database(admin: str, database: str) -> str:
-    import psycopg
-    from psycopg import sql
+    from simulators.database import reset_database
 
-    from hub.store.embedded import database_uri
-
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    return database_uri(admin, database)
+    return reset_database(admin, database)
 
 
-def prepare(scale: int, seed: int) -> dict[str, str]:
-    """Start the embedded server, reset the demo databases, point the connections at them.
+def prepare(scale: int, seed: int) -> tuple[str, str, list[subprocess.Popen]]:
+    """Start the embedded server, reset the demo store, provision every simulator, point the connections at them.
 
     Returns:
-        The URIs of the demo store and of each simulator database.
+        The admin URI, the demo store URI and the simulator server processes started.
     """
     from connectors.connections import postgres_connection_json
     from hub import airflow_env
+    from hub.settings import hub_home
     from hub.store import embedded
-    from simulators.ga import population
+    from simulators.city import CityPlan
+    from simulators.demo_city import SIMULATORS
 
     admin = embedded.start()
-    socket_dir = embedded.socket_dir_of(admin)
     airflow_env.configure(airflow_env.embedded_metadata_uri(admin))
     store = _reset_database(admin, DEMO_STORE_DATABASE)
-    sim_ga = _reset_database(admin, population.DATABASE)
     # The demo always works on its own databases, whatever the shell has configured.
-    os.environ["AIRFLOW_CONN_HUB_STORE"] = postgres_connection_json(socket_dir, DEMO_STORE_DATABASE)
-    os.environ["AIRFLOW_CONN_GA_POPULATION"] = postgres_connection_json(socket_dir, population.DATABASE)
+    os.environ["AIRFLOW_CONN_HUB_STORE"] = postgres_connection_json(embedded.socket_dir_of(admin), DEMO_STORE_DATABASE)
     airflow_env.migrate_metadata()
-    population.create(sim_ga, scale, seed)
-    uris = {"store": store, "ga_population": sim_ga}
-    uris |= _provision_sc_zw(admin, scale, seed)
-    return uris
-
-
-def _provision_sc_zw(admin: str, scale: int, seed: int) -> dict[str, str]:
-    """The 市场监管 and 政务服务 simulators of the same city (their connections set in this process)."""
-    from hub.store.embedded import database_uri
-    from simulators.city import CityPlan
-    from simulators.sc import entities
-    from simulators.sc.provision import provision as provision_sc
-    from simulators.zw import cases
-    from simulators.zw.provision import provision as provision_zw
-
-    plan = CityPlan(scale, seed)
-    for provision in (provision_sc, provision_zw):
-        os.environ.update(provision(plan, admin))
-    return {
-        "sc_market_entities": database_uri(admin, entities.DATABASE),
-        "zw_cases": database_uri(admin, cases.DATABASE),
-    }
-
-
-def _apply_sc_zw_day(uris: dict[str, str], scale: int, seed: int, day: int) -> dict[str, Any]:
-    """A day of changes at the 市场监管 registry and a day of cases at the 政务服务 log."""
-    from simulators.city import CityPlan, persons
-    from simulators.sc import entities
-    from simulators.zw import cases
-
-    plan = CityPlan(scale, seed)
-    sc = entities.apply_day(uris["sc_market_entities"], day, seed, persons(scale, seed))
-    zw = cases.apply_day(uris["zw_cases"], plan, day)
-    return {"sc_market_entities": {**sc.__dict__, "total": sc.total}, "zw_cases": zw.__dict__}
+    plan, home = CityPlan(scale, seed), hub_home()
+    servers = []
+    for simulator in SIMULATORS:
+        os.environ.update(simulator.provision(plan, admin, home))
+        if simulator.start is not None:
+            servers.append(simulator.start(home, home / "logs" / f"sim-{simulator.source}.log"))
+    return admin, store, servers
 
 
 def run_demo(scale: int = 5000, seed: int = 640100) -> DemoReport:
     """Run the demo and return its report."""
     from hub.dagrun import output_to, run_dag_once
+    from hub.push.demo import push_and_reconcile
     from hub.registry import SOURCES
     from hub.settings import hub_home
     from hub.store import ledger
+    from simulators.city import CityPlan
+    from simulators.demo_city import SIMULATORS
     from simulators.ga import population
 
     log_path = hub_home() / "logs" / "demo.log"
     report = DemoReport(scale=scale, seed=seed, log=str(log_path))
     with output_to(log_path):
-        uris = prepare(scale, seed)
-        base = dt.datetime.combine(population.BASE_DAY, dt.time(1), tzinfo=dt.UTC)
-        for day in (0, 1):
-            if day:
-                report.changes["ga_population"] = population.apply_day(uris["ga_population"], day, seed).__dict__
-                report.changes |= _apply_sc_zw_day(uris, scale, seed, day)
-            for spec in SOURCES:
-                run_id, state = run_dag_once(spec.dag_id, base + dt.timedelta(days=day))
-                entry = ledger.get(uris["store"], f"{spec.name}:{run_id}")
-                if state != "success" or entry is None:
-                    raise RuntimeError(f"{spec.dag_id} run {run_id} ended {state}; see {log_path}")
-                report.runs.append(
-                    {
-                        "source": spec.name,
-                        "dag_id": spec.dag_id,
-                        "run_id": run_id,
-                        "state": state,
-                        "balanced": entry.balanced,
-                        **entry.counts(),
-                        "rules": entry.rule_counts,
-                    }
-                )
+        admin, store, servers = prepare(scale, seed)
+        try:
+            base = dt.datetime.combine(population.BASE_DAY, dt.time(1), tzinfo=dt.UTC)
+            for day in (0, 1):
+                if day:
+                    for simulator in SIMULATORS:
+                        change = simulator.apply_day(CityPlan(scale, seed), admin, hub_home(), day)
+                        report.changes[simulator.source] = change
+                for spec in SOURCES:
+                    run_id, state = run_dag_once(spec.dag_id, base + dt.timedelta(days=day))
+                    entry = ledger.get(store, f"{spec.name}:{run_id}")
+                    if state != "success" or entry is None:
+                        raise RuntimeError(f"{spec.dag_id} run {run_id} ended {state}; see {log_path}")
+                    report.runs.append(
+                        {"source": spec.name, "dag_id": spec.dag_id, "run_id": run_id, "state": state,
+                         "balanced": entry.balanced, **entry.counts(), "rules": entry.rule_counts}
+                    )  # fmt: skip
+            delivered = push_and_reconcile(fill_if_empty=False)
+            report.push, report.reconciliation = delivered["push"], delivered["reconciliation"]
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=30)
     return report
+
+
+def print_json(report: DemoReport) -> None:
+    """Print the report as one JSON object."""
+    print(json.dumps(report.to_json(), ensure_ascii=False, indent=2, default=str))
 
 
 def render(report: DemoReport) -> None:
@@ -183,12 +165,18 @@ def render(report: DemoReport) -> None:
     for (source, rule), n in sorted(totals.items()):
         rules.add_row(source, rule, f"{n:,}")
     console.print(rules)
+    push = Table(title="Provincial platform: push and reconciliation")
+    for col in ("kind", "sent", "accepted", "duplicate", "rejected", "pending", "reconciliation"):
+        push.add_column(col, justify="left" if col in ("kind", "reconciliation") else "right")
+    for kind, counts in report.push.items():
+        recon = report.reconciliation.get(kind)
+        push.add_row(
+            kind,
+            *(f"{counts.get(k, 0):,}" for k in ("sent", "accepted", "duplicate", "rejected", "pending")),
+            recon if isinstance(recon, str) else json.dumps(recon, ensure_ascii=False),
+        )
+    console.print(push)
     console.print(f"Airflow and task logs: {report.log}")
     from quality.gx_suites import docs_dir
 
     console.print(f"Data Docs (a GX suite per standard table, quality report): {docs_dir() / 'index.html'}")
-
-
-def print_json(report: DemoReport) -> None:
-    """Print the report as one JSON object."""
-    print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))

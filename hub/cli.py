@@ -38,6 +38,19 @@ def _store(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    if args.action in ("up", "down"):
+        from hub.ops import simulate
+
+        if args.action == "down":
+            stopped = simulate.down()
+            print("stopped: " + (", ".join(stopped) if stopped else "no simulator server was running"))
+            return 0
+        from hub.ops.progress import activity
+
+        with activity(f"provisioning the five department simulators for {args.scale:,} persons"):
+            env = simulate.up(args.scale, args.seed)
+        print("simulators up; their connections (also in $HUB_HOME/run/simulators.env): " + ", ".join(sorted(env)))
+        return 0
     from hub.store import embedded
     from simulators.ga import population
 
@@ -218,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     store.set_defaults(func=_store)
 
     sim = sub.add_parser("simulate", help="department simulators")
-    sim.add_argument("action", choices=["generate", "day"])
+    sim.add_argument("action", choices=["up", "down", "generate", "day"])
     sim.add_argument("--scale", type=int, default=5000, help="persons to generate")
     sim.add_argument("--seed", type=int, default=640100)
     sim.add_argument("--day", type=int, default=1, help="which day of changes to apply")

@@ -51,8 +51,14 @@ def spawn(name: str, argv: list[str], env: dict[str, str], run_dir: Path, log_di
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    (run_dir / f"{name}.pid").write_text(f"{proc.pid}\n{psutil.Process(proc.pid).create_time()}\n")
+    adopt(name, proc.pid, run_dir)
     return proc.pid
+
+
+def adopt(name: str, pid: int, run_dir: Path) -> None:
+    """Write the pid file of a process started elsewhere (in its own session), so :func:`stop` can stop it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / f"{name}.pid").write_text(f"{pid}\n{psutil.Process(pid).create_time()}\n")
 
 
 def read_pid_file(pid_file: Path) -> psutil.Process | None:

@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.population --scale $${SCALE:-1000000}
+	$(BIN)/python -m bench.run --scale $${SCALE:-0.1}
 
 clean:
 	-$(BIN)/hub down

@@ -1,37 +1,12 @@
-"""What ``hub up`` starts: the simulators, the Airflow components, the data API, the pools.
+"""What ``hub up`` starts besides the store: the Airflow components, the data API, the pools.
 
-Each list is data: adding a simulator or a process is one line. A :class:`Simulator` is either
-a database prepared on the embedded server (``prepare``) or a server process (``module``), and
-is always reached by the DAGs through its Airflow connection.
+Each list is data: adding a process is one line. The department simulators come from
+:data:`simulators.demo_city.SIMULATORS` (see :mod:`hub.ops.simulate`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Simulator:
-    """A department system simulated on this machine.
-
-    Attributes:
-        name: Process/pid-file name.
-        conn_id: The Airflow connection the hub reaches it by.
-        prepare: ``module:function(admin_uri) -> AIRFLOW_CONN JSON`` for a database simulator on
-            the embedded server (created and generated once, kept afterwards).
-        module: ``python -m <module> --host 127.0.0.1 --port <port>`` for a server simulator.
-        port_env: Environment variable choosing its port (server simulators).
-        default_port: Its port when ``port_env`` is unset.
-        conn_template: ``AIRFLOW_CONN`` value of a server simulator, ``{port}`` filled in.
-    """
-
-    name: str
-    conn_id: str
-    prepare: str | None = None
-    module: str | None = None
-    port_env: str | None = None
-    default_port: int | None = None
-    conn_template: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,10 +29,6 @@ class Process:
     requires_module: str | None = None
 
 
-SIMULATORS: tuple[Simulator, ...] = (
-    Simulator(name="sim_ga", conn_id="ga_population", prepare="hub.ops.simulators:prepare_ga_population"),
-)
-
 AIRFLOW_PROCESSES: tuple[Process, ...] = (
     Process(
         "airflow-api-server",
@@ -75,7 +46,7 @@ AIRFLOW_PROCESSES: tuple[Process, ...] = (
 APPLICATION_PROCESSES: tuple[Process, ...] = (
     Process(
         "data-api",
-        ("python", "-m", "uvicorn", "hub.api.app:app", "--host", "{host}", "--port", "{port}"),
+        ("hub", "api", "serve", "--host", "{host}", "--port", "{port}"),
         port_env="HUB_API_PORT",
         default_port=8000,
         requires_module="hub.api.app",

@@ -1,54 +1,64 @@
-"""Preparing the database simulators of the local stack on the embedded server."""
+"""Provisioning the department simulators on a PostgreSQL server of the compose deployment."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 DEFAULT_SCALE = 5000
 
 
-def prepare_ga_population(admin_uri: str) -> str:
-    """Create and generate the 公安 simulator database once; return its ``AIRFLOW_CONN`` JSON.
+def provision_all(admin_uri: str, inbox: Path, scale: int, seed: int) -> list[str]:
+    """Create the department simulators of one city on any PostgreSQL server (the compose deployment).
 
-    The scale is ``$HUB_SIM_SCALE`` persons (default 5,000). An existing database is kept, so
-    ``make up`` after ``make down`` resumes where the source was.
+    The databases ``sim_ga``, ``sim_sc``, ``sim_zw`` and ``sim_rs`` are created on the server of
+    ``admin_uri`` (a role allowed to create databases) and the 医保 full file is written to ``inbox``.
+
+    Returns:
+        What was created.
     """
-    import psycopg
-
-    from connectors.connections import postgres_connection_json
-    from hub.store.embedded import ensure_database, socket_dir_of
+    from simulators.city import CityPlan, entities
+    from simulators.database import reset_database
     from simulators.ga import population
+    from simulators.rs import insured
+    from simulators.sc import entities as sc_entities
+    from simulators.yb.enrolments import Dirt, encode_csv, file_name, full_state, write_file
+    from simulators.zw import cases
 
-    uri = ensure_database(admin_uri, population.DATABASE)
-    with psycopg.connect(uri) as conn:
-        exists = conn.execute("SELECT to_regclass(%s)", (f'"{population.TABLE}"',)).fetchone()
-    if not exists or exists[0] is None:
-        population.create(uri, int(os.environ.get("HUB_SIM_SCALE", DEFAULT_SCALE)), seed=640100)
-    return postgres_connection_json(socket_dir_of(admin_uri), population.DATABASE)
+    plan = CityPlan(scale, seed)
+    population.create(reset_database(admin_uri, population.DATABASE), plan.persons, plan.seed)
+    sc_entities.create(reset_database(admin_uri, sc_entities.DATABASE), entities(plan))
+    cases.create(reset_database(admin_uri, cases.DATABASE), plan)
+    insured.create(reset_database(admin_uri, insured.DATABASE), plan)
+    inbox.mkdir(parents=True, exist_ok=True)
+    write_file(inbox, file_name(0), encode_csv(full_state(plan), Dirt(), seed=plan.seed))
+    return [population.DATABASE, sc_entities.DATABASE, cases.DATABASE, insured.DATABASE, str(inbox)]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m hub.ops.simulators ga_population --uri URI``: generate a simulator into any PostgreSQL.
+    """``python -m hub.ops.simulators all --admin-uri URI --inbox DIR``: the compose ``sim-init`` service.
 
-    Used by the ``sim-ga`` service of ``docker-compose.yml``; an existing table is kept.
+    Creates every department simulator of one city on the simulators' PostgreSQL once; a server
+    that already holds ``sim_ga`` is left as it is (a restart resumes where the sources were).
     """
     import argparse
 
     import psycopg
 
-    from simulators.ga import population
-
     parser = argparse.ArgumentParser(prog="python -m hub.ops.simulators")
-    parser.add_argument("simulator", choices=["ga_population"])
-    parser.add_argument("--uri", required=True, help="libpq URI of the simulator's database")
+    parser.add_argument("simulators", choices=["all"])
+    parser.add_argument("--admin-uri", required=True, help="libpq URI of the simulators' server (may create databases)")
+    parser.add_argument("--inbox", type=Path, required=True, help="the 医保 file-drop inbox directory")
     parser.add_argument("--scale", type=int, default=int(os.environ.get("HUB_SIM_SCALE", DEFAULT_SCALE)))
     parser.add_argument("--seed", type=int, default=640100)
     args = parser.parse_args(argv)
-    with psycopg.connect(args.uri) as conn:
-        (exists,) = conn.execute("SELECT to_regclass(%s)", (f'"{population.TABLE}"',)).fetchone()
-    if exists is None:
-        population.create(args.uri, args.scale, args.seed)
-    print(f"{population.TABLE}: ready in {args.uri.rsplit('/', 1)[-1].split('?')[0]}")
+    with psycopg.connect(args.admin_uri) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'sim_ga'").fetchone()
+    if exists:
+        print("department simulators already provisioned; kept")
+        return 0
+    created = provision_all(args.admin_uri, args.inbox, args.scale, args.seed)
+    print("department simulators ready: " + ", ".join(created))
     return 0
 
 

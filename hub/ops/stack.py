@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.ops import procs, progress
+from hub.ops import procs, progress, simulate
 from hub.ops.procs import StackError
-from hub.ops.services import AIRFLOW_PROCESSES, APPLICATION_PROCESSES, POOLS, SIMULATORS, Process
+from hub.ops.services import AIRFLOW_PROCESSES, APPLICATION_PROCESSES, POOLS, Process
 from hub.settings import HUB_DATABASE, PROJECT_ROOT, hub_home
 
 HOST = "127.0.0.1"
+DEFAULT_SIM_SCALE = 5000
 STORE_MARKER = "store.started"
 
 
@@ -133,11 +134,6 @@ def _importable(module: str) -> bool:
         return False
 
 
-def _resolve(path: str) -> Any:
-    module, _, attr = path.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
 def import_pools(env: dict[str, str], work_dir: Path) -> None:
     """Create or update the pools of :data:`hub.ops.services.POOLS` with ``airflow pools import``."""
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -198,12 +194,9 @@ def _start(
     api_port = ports["airflow-api-server"][1]
     stack_env(home, admin, api_port)
     bar.advance("preparing the simulators")
-    for sim in SIMULATORS:
-        if sim.prepare:
-            os.environ.setdefault(f"AIRFLOW_CONN_{sim.conn_id.upper()}", _resolve(sim.prepare)(admin))
-        elif sim.module:
-            port = ports[sim.name][1]
-            os.environ.setdefault(f"AIRFLOW_CONN_{sim.conn_id.upper()}", (sim.conn_template or "").format(port=port))
+    scale = int(os.environ.get("HUB_SIM_SCALE", DEFAULT_SIM_SCALE))
+    for key, value in simulate.up(scale, home=home, admin_uri=admin).items():
+        os.environ.setdefault(key, value)  # an operator's own connection wins
     env = dict(os.environ)
     bar.advance("migrating the shared store")
     migrate(embedded.ensure_database(admin, HUB_DATABASE))
@@ -213,10 +206,6 @@ def _start(
     import_pools(env, rdir)
     bar.advance("starting the processes")
     started: dict[str, int] = {}
-    for sim in SIMULATORS:
-        if sim.module:
-            argv = [sys.executable, "-m", sim.module, "--host", HOST, "--port", str(ports[sim.name][1])]
-            started[sim.name] = procs.spawn(sim.name, argv, env, rdir, ldir, PROJECT_ROOT)
     for proc in processes:
         started[proc.name] = procs.spawn(proc.name, _argv(proc, port_of(proc)), env, rdir, ldir, PROJECT_ROOT)
     info = StackInfo(
@@ -260,9 +249,6 @@ def up(home: Path | None = None, timeout: float = 300.0, wait_dags: bool = True)
     skipped = [p.name for p in APPLICATION_PROCESSES if p not in present]
     processes = [*AIRFLOW_PROCESSES, *present]
     ports = {p.name: (p.port_env or "", port) for p in processes if (port := port_of(p)) is not None}
-    for sim in SIMULATORS:
-        if sim.module and sim.port_env:
-            ports[sim.name] = (sim.port_env, int(os.environ.get(sim.port_env, sim.default_port or 0)))
     _check_ports(ports)
 
     try:

@@ -36,7 +36,7 @@ def test_the_compose_file_validates_and_cross_checks(compose) -> None:
     assert check(COMPOSE) == []
     services = compose["services"]
     assert {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"} <= set(services)
-    assert {"airflow-worker", "redis", "airflow-db", "hub-store", "sim-ga", "data-api"} <= set(services)
+    assert {"airflow-worker", "redis", "airflow-db", "hub-store", "sim-init", "sim-rs", "data-api"} <= set(services)
     assert compose["x-airflow-common"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     worker = services["airflow-worker"]
     assert "container_name" not in worker and "ports" not in worker  # so --scale works
@@ -52,8 +52,8 @@ def test_a_missing_module_is_caught(compose, tmp_path) -> None:
 
 def test_a_clashing_host_port_is_caught(compose, tmp_path) -> None:
     doc = copy.deepcopy(compose)
-    doc["services"]["sim-ga"]["ports"] = ["${AIRFLOW_API_PORT:-8080}:9000"]
-    assert check(_write(tmp_path, doc)) == ["host port 8080 is published by both airflow-apiserver and sim-ga"]
+    doc["services"]["sim-init"]["ports"] = ["${AIRFLOW_API_PORT:-8080}:9000"]
+    assert check(_write(tmp_path, doc)) == ["host port 8080 is published by both airflow-apiserver and sim-init"]
 
 
 def test_a_schema_violation_is_caught(compose, tmp_path) -> None:

@@ -14,7 +14,7 @@ import pytest
 from hub import airflow_env
 from hub.dagrun import load_dag, run_dag_once
 from hub.ops import freshness
-from hub.registry import get
+from hub.registry import SOURCES, get
 
 pytestmark = pytest.mark.e2e
 
@@ -81,8 +81,16 @@ def test_a_late_source_shows_in_status_and_the_watch_dag_alerts(airflow_db, stor
     _, state = run_dag_once("watch_freshness", RUN_AT)
     assert state == "success"
     with psycopg.connect(store) as conn:
-        alerts = conn.execute("SELECT source, kind, message FROM hub.freshness_alert").fetchall()
+        alerts = conn.execute(
+            "SELECT source, kind, message FROM hub.freshness_alert WHERE source = 'ga_population'"
+        ).fetchall()
+        never_loaded = {
+            r[0]
+            for r in conn.execute("SELECT DISTINCT source FROM hub.freshness_alert WHERE source <> 'ga_population'")
+        }
     assert [(s, k) for s, k, _ in alerts] == [("ga_population", "watch")]
+    # the other registered sources never loaded in this store: they are late too
+    assert never_loaded == {s.name for s in SOURCES} - {"ga_population"}
     assert "ga_population is late" in alerts[0][2]
     status = _status_json(conn_env)["sources"][0]
     assert status["last_alert"]["kind"] == "watch"
@@ -93,7 +101,9 @@ def test_a_fresh_source_raises_no_alert(airflow_db, store, ga_source) -> None:
     _, state = run_dag_once("watch_freshness", RUN_AT + dt.timedelta(minutes=15))
     assert state == "success"
     with psycopg.connect(store) as conn:
-        assert conn.execute("SELECT count(*) FROM hub.freshness_alert").fetchone()[0] == 0
+        assert (
+            conn.execute("SELECT count(*) FROM hub.freshness_alert WHERE source = 'ga_population'").fetchone()[0] == 0
+        )
 
 
 def test_ingest_dags_carry_a_deadline_alert_whose_callback_records_the_late_source(store, monkeypatch) -> None:

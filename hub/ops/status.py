@@ -1,8 +1,8 @@
 """``hub status``: every source at a glance, as rich tables or one JSON object.
 
-Parts built in parallel (quality findings, the provincial push, reconciliation) keep their
-own tables; they are probed by name and reported as ``"n/a"`` when the table is missing, so
-the status works on any store version.
+Per source: the last run, ledger totals, freshness, pending quarantine, open cross-department
+findings and the last alert; then the push backlog (``hub.push_outbox``) and the last daily
+reconciliation with the provincial platform (``hub.push_reconciliation``).
 """
 
 from __future__ import annotations
@@ -17,14 +17,6 @@ import psycopg
 
 from hub.ops import freshness as fresh
 from hub.registry import SOURCES
-
-NA = "n/a"
-# Candidate tables of parts built in parallel, first existing one wins.
-FINDINGS_TABLES = ("quality.finding", "quality.findings", "hub.finding")
-PUSH_TABLES = ("push.outbox", "push.queue", "push.delivery", "hub.push_outbox")
-RECONCILIATION_TABLES = ("push.reconciliation", "hub.reconciliation")
-_DONE_STATES = ("delivered", "acknowledged", "acked", "done", "succeeded", "sent", "confirmed")
-_TIME_COLUMNS = ("finished_at", "reconciled_at", "completed_at", "created_at", "started_at")
 
 
 @contextlib.contextmanager
@@ -41,53 +33,30 @@ def stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _first_table(conn: psycopg.Connection, candidates: tuple[str, ...]) -> str | None:
-    for name in candidates:
-        if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None:
-            return name
-    return None
+def _open_findings(conn: psycopg.Connection) -> dict[str, int]:
+    """Open cross-department findings per shared table (``quality.finding.source`` is the table)."""
+    return dict(conn.execute("SELECT source, count(*) FROM quality.finding WHERE status = 'open' GROUP BY source"))
 
 
-def _columns(conn: psycopg.Connection, qualified: str) -> set[str]:
-    schema, _, table = qualified.partition(".")
-    rows = conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
-        (schema, table),
-    ).fetchall()
-    return {r[0] for r in rows}
+def _push_backlog(conn: psycopg.Connection) -> dict[str, dict[str, int]]:
+    """Outbox records not yet delivered, per kind: ``pending`` (to send) and ``parked`` (rejected, need a fix)."""
+    backlog: dict[str, dict[str, int]] = {}
+    for kind, status, n in conn.execute(
+        "SELECT kind, status, count(*) FROM hub.push_outbox WHERE status <> 'delivered' GROUP BY kind, status"
+    ):
+        backlog.setdefault(kind, {"pending": 0, "parked": 0})[status] = n
+    return backlog
 
 
-def _per_source_counts(conn: psycopg.Connection, table: str | None, where: str = "") -> dict[str, int] | None:
-    if table is None:
-        return None
-    if "source" not in _columns(conn, table):
-        return None
-    sql = f"SELECT source, count(*) FROM {table} {where} GROUP BY source"
-    return dict(conn.execute(sql).fetchall())
-
-
-def _push_backlog(conn: psycopg.Connection) -> dict[str, Any] | str:
-    table = _first_table(conn, PUSH_TABLES)
-    if table is None:
-        return NA
-    cols = _columns(conn, table)
-    if "status" in cols:
-        (n,) = conn.execute(f"SELECT count(*) FROM {table} WHERE status <> ALL(%s)", (list(_DONE_STATES),)).fetchone()
-    else:
-        (n,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
-    return {"table": table, "pending": n}
-
-
-def _last_reconciliation(conn: psycopg.Connection) -> dict[str, Any] | str:
-    table = _first_table(conn, RECONCILIATION_TABLES)
-    if table is None:
-        return NA
-    cols = _columns(conn, table)
-    column = next((c for c in _TIME_COLUMNS if c in cols), None)
-    if column is None:
-        return {"table": table, "at": None}
-    (at,) = conn.execute(f"SELECT max({column}) FROM {table}").fetchone()
-    return {"table": table, "at": at.isoformat() if at else None}
+def _last_reconciliation(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
+    """The latest daily 对账 per kind: the day checked, whether it matched, when."""
+    return {
+        kind: {"day": day.isoformat(), "matched": matched, "checked_at": at.isoformat()}
+        for kind, day, matched, at in conn.execute(
+            "SELECT DISTINCT ON (kind) kind, day, matched, checked_at FROM hub.push_reconciliation "
+            "ORDER BY kind, checked_at DESC"
+        )
+    }
 
 
 def collect(uri: str | None = None) -> dict[str, Any]:
@@ -119,7 +88,7 @@ def collect(uri: str | None = None) -> dict[str, Any]:
         quarantine = dict(
             conn.execute("SELECT source, count(*) FROM quarantine.record WHERE status = 'pending' GROUP BY source")
         )
-        findings = _per_source_counts(conn, _first_table(conn, FINDINGS_TABLES))
+        findings = _open_findings(conn)
         alerts = {
             r[0]: r[1:]
             for r in conn.execute(
@@ -150,7 +119,7 @@ def collect(uri: str | None = None) -> dict[str, Any]:
                 "ledger": {"batches": batches, "failed": failed, "extracted": int(extracted)},
                 "freshness": freshness[spec.name].to_json(),
                 "quarantine_pending": quarantine.get(spec.name, 0),
-                "findings": NA if findings is None else findings.get(spec.name, 0),
+                "findings": sum(findings.get(t, 0) for t in (spec.table, *spec.extra_tables)),
                 "last_alert": None if alert is None else {"kind": alert[0], "at": alert[1].isoformat()},
             }
         )
@@ -193,5 +162,11 @@ def render(report: dict[str, Any]) -> None:
     console.print(table)
     push = report["push_backlog"]
     rec = report["last_reconciliation"]
-    console.print(f"push backlog: {push if push == NA else push['pending']}")
-    console.print(f"last reconciliation: {rec if rec == NA else (rec['at'] or 'never')}")
+    console.print(
+        "push backlog: "
+        + (", ".join(f"{k} {v['pending']} pending, {v['parked']} parked" for k, v in push.items()) or "none")
+    )
+    console.print(
+        "last reconciliation: "
+        + (", ".join(f"{k} {v['day']} {'matched' if v['matched'] else 'DIFFERS'}" for k, v in rec.items()) or "never")
+    )

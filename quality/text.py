@@ -31,10 +31,11 @@ def needs_cleaning(values: pa.StringArray) -> np.ndarray:
         flag[:-1] |= (data[:-1] == 0xEF) & ((data[1:] == 0xBC) | (data[1:] == 0xBD))
     if len(data) >= 3:
         flag[:-2] |= (data[:-2] == 0xE3) & (data[1:-1] == 0x80) & (data[2:] == 0x80)
-    seen = np.concatenate(([0], np.cumsum(flag, dtype=np.int64)))
-    start = offsets[:-1] - offsets[0]
-    end = offsets[1:] - offsets[0]
-    return (seen[end] - seen[start]) > 0
+    messy = np.zeros(n, dtype=bool)
+    hits = np.flatnonzero(flag)  # few: real data is mostly clean
+    if len(hits):
+        messy[np.searchsorted(offsets[1:] - offsets[0], hits, side="right")] = True
+    return messy
 
 
 def _clean_where_needed(values: pa.Array | pa.ChunkedArray, clean: Callable[[pa.Array], pa.Array]) -> pa.StringArray:

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 from quality import identity, text
 from quality.rules import Failure
 from schemas.codes import PERSON_STATUS_FROM_RYZT
-from schemas.mapping import MappedBatch, Mapping
+from schemas.mapping import MappedBatch, Mapping, record_refs
 from schemas.model import arrow_schema
 from schemas.tables.population import POPULATION
 
@@ -58,9 +58,7 @@ def transform(raw: pa.Table) -> MappedBatch:
     }
     schema = arrow_schema(POPULATION)
     data = pa.Table.from_arrays([pc.cast(columns[f.name], f.type) for f in schema], schema=schema.remove_metadata())
-    refs = pc.binary_join_element_wise(
-        pc.fill_null(pc.cast(raw["GMSFHM"], pa.string()), ""), pc.strftime(raw["GXSJ"], format="%Y-%m-%dT%H:%M:%S"), "@"
-    )
+    refs = record_refs(raw["GMSFHM"], raw["GXSJ"])
     failures = (
         Failure("birth_date.invalid", "birth_date", "CSRQ is not a real YYYYMMDD date", unparseable),
         Failure("status.code_table", "status", "RYZT is not one of 0, 1, 2, 3", unknown_status),

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from quality import text, uscc
 from quality.rules import Failure
-from schemas.mapping import MappedBatch, Mapping
+from schemas.mapping import MappedBatch, Mapping, record_refs
 from schemas.mappings.ga_population import code_map, local_timestamps
 from schemas.model import arrow_schema
 from schemas.tables.market_entity import MARKET_ENTITY
@@ -84,11 +84,7 @@ def transform(raw: pa.Table) -> MappedBatch:
     }
     schema = arrow_schema(MARKET_ENTITY)
     data = pa.Table.from_arrays([pc.cast(columns[f.name], f.type) for f in schema], schema=schema.remove_metadata())
-    refs = pc.binary_join_element_wise(
-        pc.fill_null(pc.cast(raw["TYSHXYDM"], pa.string()), ""),
-        pc.strftime(raw["GXSJ"], format="%Y-%m-%dT%H:%M:%S"),
-        "@",
-    )
+    refs = record_refs(raw["TYSHXYDM"], raw["GXSJ"])
     failures = (
         Failure(
             "status.code_table",

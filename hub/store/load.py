@@ -200,11 +200,11 @@ class LoadTransaction:
         one pass, which is several times cheaper than maintaining it row by row. Both paths
         run in this transaction, so a crash restores the key along with everything else.
         """
-        self._execute(f"ANALYZE {STAGING}")
         if self.staged >= BULK_LOAD_MIN_ROWS and self._empty_and_locked():
             inserted = self._bulk_insert()
             self._execute(superseded_sql(self.table), (self.source, self.batch_id))
             return MergeCounts(inserted, 0, 0, self.staged - inserted)
+        self._execute(f"ANALYZE {STAGING}")  # the MERGE's join plan needs the staging table's size
         row = self._fetchone(merge_sql(self.table), (self.source, self.batch_id))
         assert row is not None
         inserted, updated, distinct = (int(v) for v in row)

@@ -274,17 +274,10 @@ def generate(n: int, seed: int = 640100) -> tuple[pa.Table, DirtManifest]:
 
 def create(uri: str, n: int, seed: int = 640100) -> DirtManifest:
     """(Re)create ``T_RK_JBXX`` at ``uri`` with ``n`` generated persons."""
-    import adbc_driver_postgresql.dbapi as adbc
+    from simulators.pgtable import recreate
 
     table, manifest = generate(n, seed)
-    with adbc.connect(uri) as conn, conn.cursor() as cur:
-        cur.execute(f'DROP TABLE IF EXISTS "{TABLE}"')
-        for stmt in DDL.split(";"):
-            if stmt.strip():
-                cur.execute(stmt)
-        cur.adbc_ingest(TABLE, table, mode="append")
-        cur.execute(f'ANALYZE "{TABLE}"')
-        conn.commit()
+    recreate(uri, f'"{TABLE}"', DDL, table)
     return manifest
 
 

@@ -210,16 +210,9 @@ def generate(n: int, seed: int, persons: pa.Table) -> tuple[pa.Table, DirtManife
 
 def create(uri: str, table: pa.Table) -> None:
     """(Re)create ``T_SCZT_DJXX`` at ``uri`` holding ``table``."""
-    import adbc_driver_postgresql.dbapi as adbc
+    from simulators.pgtable import recreate
 
-    with adbc.connect(uri) as conn, conn.cursor() as cur:
-        cur.execute(f'DROP TABLE IF EXISTS "{TABLE}"')
-        for stmt in DDL.split(";"):
-            if stmt.strip():
-                cur.execute(stmt)
-        cur.adbc_ingest(TABLE, table, mode="append")
-        cur.execute(f'ANALYZE "{TABLE}"')
-        conn.commit()
+    recreate(uri, f'"{TABLE}"', DDL, table)
 
 
 DAY_RATES = {"registrations": 4e-4, "revocations": 1e-4, "cancellations": 1.5e-4, "address_changes": 3e-4}

@@ -78,7 +78,7 @@ def main() -> None:
     m.extra = {**entry.counts(), "delivered": delivered["rows"]}
     results.append(m)
 
-    write_report("yb_medical_insurance", args.scale, results, RESULTS)
+    write_report("yb_medical_insurance", args.scale, results, RESULTS / f"yb_medical_insurance-{args.scale}.json")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from schemas.model import Table
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
     from quality.rules import Failure
@@ -121,3 +122,22 @@ def record_refs(key: pa.Array | pa.ChunkedArray, version: pa.Array | pa.ChunkedA
     return pc.binary_join_element_wise(
         pc.fill_null(pc.cast(key, pa.string()), ""), pc.fill_null(pc.cast(version, pa.string()), ""), "@"
     )
+
+
+def parse_dates(values: pa.Array | pa.ChunkedArray, fmt: str) -> tuple[pa.Array, np.ndarray]:
+    """Date strings in ``fmt`` (trimmed; empty is null) as dates, and the rows holding a value that is no real date.
+
+    Arrow's ``strptime`` rolls an impossible day over (``2016-02-30`` becomes 1 March), so only a
+    date that formats back to its own text counts as real.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from quality import text
+
+    clean = text.clean_code(values)
+    stamps = pc.strptime(clean, format=fmt, unit="s", error_is_null=True)
+    real = pc.equal(pc.strftime(stamps, format=fmt), clean)
+    parsed = pc.if_else(real, pc.cast(stamps, pa.date32()), pa.scalar(None, pa.date32()))
+    bad = pc.and_(pc.is_valid(clean), pc.invert(pc.fill_null(real, False)))
+    return parsed, pc.fill_null(bad, False).to_numpy(zero_copy_only=False)

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 from quality import identity, text
 from quality.rules import Failure
 from schemas.codes import PERSON_STATUS_FROM_RYZT
-from schemas.mapping import MappedBatch, Mapping, record_refs
+from schemas.mapping import MappedBatch, Mapping, parse_dates, record_refs
 from schemas.model import arrow_schema
 from schemas.tables.population import POPULATION
 
@@ -33,10 +33,7 @@ def local_timestamps(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 def transform(raw: pa.Table) -> MappedBatch:
     """Map a raw ``T_RK_JBXX`` batch to ``shared.population`` columns."""
     id_number, legacy = identity.normalize(raw["GMSFHM"])
-    csrq = text.clean_code(raw["CSRQ"])
-    birth_ts = pc.strptime(csrq, format="%Y%m%d", unit="s", error_is_null=True)
-    birth_date = pc.cast(birth_ts, pa.date32())
-    unparseable = pc.fill_null(pc.and_(pc.is_valid(csrq), pc.is_null(birth_date)), False).to_numpy(zero_copy_only=False)
+    birth_date, unparseable = parse_dates(raw["CSRQ"], "%Y%m%d")
     status = code_map(raw["RYZT"], PERSON_STATUS_FROM_RYZT)
     unknown_status = pc.fill_null(pc.and_(pc.is_valid(raw["RYZT"]), pc.is_null(status)), False).to_numpy(
         zero_copy_only=False

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from quality import identity, text, uscc
 from quality.rules import Failure
-from schemas.mapping import MappedBatch, Mapping
+from schemas.mapping import MappedBatch, Mapping, parse_dates
 from schemas.mappings.ga_population import code_map
 from schemas.model import arrow_schema
 from schemas.tables.social_insurance import SOCIAL_INSURANCE
@@ -46,16 +46,6 @@ def _mask(values: pa.Array) -> np.ndarray:
     return pc.fill_null(values, False).to_numpy(zero_copy_only=False)
 
 
-def parse_date(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """``YYYY-MM-DD`` strings as dates; also the rows holding a value that is not one."""
-    clean = text.clean_code(values)
-    stamps = pc.strptime(clean, format="%Y-%m-%d", unit="s", error_is_null=True)
-    # strptime rolls 2016-02-30 over into March: only a date that formats back to its text is real
-    real = pc.equal(pc.strftime(stamps, format="%Y-%m-%d"), clean)
-    parsed = pc.if_else(real, pc.cast(stamps, pa.date32()), pa.scalar(None, pa.date32()))
-    return parsed, _mask(pc.and_(pc.is_valid(clean), pc.invert(pc.fill_null(real, False))))
-
-
 def parse_decimal(values: pa.Array | pa.ChunkedArray, precision: tuple[int, int]) -> tuple[pa.Array, np.ndarray]:
     """Decimal strings (up to two places) as decimals; also the rows holding a value that is not one."""
     clean = text.clean_code(values)
@@ -78,8 +68,8 @@ def transform(raw: pa.Table) -> MappedBatch:
     id_number, _ = identity.normalize(raw["sfzhm"])
     status = code_map(raw["cbzt"], ENROLMENT_STATUS_FROM_CBZT)
     unknown_status = _mask(pc.and_(pc.is_valid(text.clean_code(raw["cbzt"])), pc.is_null(status)))
-    enrolled, bad_enrolled = parse_date(raw["cbrq"])
-    issued, bad_issued = parse_date(raw["fkrq"])
+    enrolled, bad_enrolled = parse_dates(raw["cbrq"], "%Y-%m-%d")
+    issued, bad_issued = parse_dates(raw["fkrq"], "%Y-%m-%d")
     base, bad_base = parse_decimal(raw["jfjs"], SOCIAL_INSURANCE.field("contribution_base").precision)
     updated, bad_updated = parse_timestamp(raw["gxsj"])
     columns = {

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from connectors.file_drop import FILE_COLUMN, LINEAGE_COLUMNS, RECORD_COLUMN
 from quality import identity, text
 from quality.rules import Failure
-from schemas.mapping import MappedBatch, Mapping
+from schemas.mapping import MappedBatch, Mapping, parse_dates
 from schemas.mappings.ga_population import SOURCE_TIMEZONE, code_map
 from schemas.model import arrow_schema
 from schemas.tables.medical_insurance import MEDICAL_INSURANCE
@@ -44,8 +44,7 @@ def _unparsed(source: pa.Array | pa.ChunkedArray, parsed: pa.Array | pa.ChunkedA
 def transform(raw: pa.Table) -> MappedBatch:
     """Map a raw batch of a 医保 file to ``shared.medical_insurance`` columns."""
     id_number, _legacy = identity.normalize(raw["身份证号"])
-    cbrq = text.clean_code(raw["参保日期"])
-    enrolled = pc.cast(pc.strptime(cbrq, format="%Y/%m/%d", unit="s", error_is_null=True), pa.date32())
+    enrolled, bad_enrolled = parse_dates(raw["参保日期"], "%Y/%m/%d")
     bgsj = text.clean_code(raw["变更时间"])
     naive = pc.strptime(bgsj, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
     updated = pc.assume_timezone(naive, timezone=SOURCE_TIMEZONE, ambiguous="earliest", nonexistent="earliest")
@@ -67,9 +66,7 @@ def transform(raw: pa.Table) -> MappedBatch:
     number = pc.utf8_lpad(pc.cast(raw[RECORD_COLUMN], pa.string()), width=9, padding="0")
     refs = pc.binary_join_element_wise(raw[FILE_COLUMN], number, ":")
     failures = (
-        Failure(
-            "enrolled_on.invalid", "enrolled_on", "参保日期 is not a real YYYY/MM/DD date", _unparsed(cbrq, enrolled)
-        ),
+        Failure("enrolled_on.invalid", "enrolled_on", "参保日期 is not a real YYYY/MM/DD date", bad_enrolled),
         Failure(
             "source_updated_at.invalid",
             "source_updated_at",

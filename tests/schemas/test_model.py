@@ -45,3 +45,11 @@ def test_an_extra_column_is_reported_as_drift_not_an_error() -> None:
     extra = raw.append_column("NEW_COL", pa.array(["x"] * 10))
     assert MAPPING.check_columns(extra) == ("NEW_COL",)
     assert MAPPING.apply(extra).data.num_rows == 10
+
+
+def test_parse_dates_refuses_days_that_strptime_would_roll_over() -> None:
+    from schemas.mapping import parse_dates
+
+    dates, bad = parse_dates(pa.array(["2016/02/30", "2016/02/29", " ", None, "2016/13/01"]), "%Y/%m/%d")
+    assert [d.isoformat() if d else None for d in dates.to_pylist()] == [None, "2016-02-29", None, None, None]
+    assert bad.tolist() == [True, False, False, False, True]

@@ -3,6 +3,7 @@
 The connection ``provincial_platform`` gives host and port, ``login`` = app id, ``password`` =
 app secret; extras: ``scheme`` (``https``; ``http`` for the loopback simulator), ``timeout``
 (read timeout, s, default 30), ``rate_limit`` (requests a second, default 20, the city's quota),
+``concurrency`` (batches in flight at once, default 4; the token bucket still caps the rate),
 ``max_attempts`` (default 8), ``backoff_base`` / ``backoff_cap`` (s, default 0.5 / 30) and
 ``max_retry_after`` (s, default 120).
 
@@ -59,6 +60,7 @@ class ClientSettings:
     app_secret: str
     timeout: float = 30.0
     rate_limit: float = 20.0
+    concurrency: int = 4
     max_attempts: int = 8
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
@@ -93,20 +95,42 @@ class TokenBucket:
 
 
 class ProvincialClient:
-    """Signed requests to the platform with quota pacing, retries and backoff."""
+    """Signed requests to the platform with quota pacing, retries and backoff.
+
+    Safe to share between threads: each thread gets its own HTTP session, and all of them draw
+    from the one token bucket, so concurrent senders together stay under the quota.
+    """
 
     def __init__(self, settings: ClientSettings, sleep: Callable[[float], None] = time.sleep) -> None:
-        import requests
-
         self.settings = settings
         self.limiter = TokenBucket(settings.rate_limit)
         self.stats: Counter[str] = Counter()
-        self._session = requests.Session()
+        self._stats_lock = threading.Lock()
+        self._local = threading.local()
+        self._sessions: list[Any] = []
         self._sleep = sleep
 
+    @property
+    def _session(self) -> Any:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests
+
+            session = self._local.session = requests.Session()
+            with self._stats_lock:
+                self._sessions.append(session)
+        return session
+
+    def _count(self, what: str) -> None:
+        with self._stats_lock:
+            self.stats[what] += 1
+
     def close(self) -> None:
-        """Close the HTTP session."""
-        self._session.close()
+        """Close the HTTP sessions of every thread that used the client."""
+        with self._stats_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def send_batch(self, kind: str, batch_id: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """POST one batch; return the per-record results, in order.
@@ -149,7 +173,7 @@ class ProvincialClient:
         last = ""
         while failures < s.max_attempts and throttles < 4 * s.max_attempts:
             self.limiter.acquire()
-            self.stats["requests"] += 1
+            self._count("requests")
             try:
                 resp = self._session.request(
                     method,
@@ -161,21 +185,21 @@ class ProvincialClient:
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failures += 1
-                self.stats["unknown_outcome"] += 1
+                self._count("unknown_outcome")
                 last = type(exc).__name__
                 self._backoff(failures, f"{path}: {last}")
                 continue
             if resp.status_code == 200:
                 return resp.json()
             if resp.status_code == 401:
-                self.stats["auth_failed"] += 1
+                self._count("auth_failed")
                 raise AuthFailedError(
                     f"provincial platform refused authentication ({_message(resp)}): check the app id and "
                     f"secret of connection {PLATFORM_CONN_ID!r} and the host clock; not retrying"
                 )
             if resp.status_code == 429:
                 throttles += 1
-                self.stats["throttled"] += 1
+                self._count("throttled")
                 wait = min(_retry_after(resp.headers.get("Retry-After")), s.max_retry_after)
                 log.info("platform quota exceeded on %s: waiting %.1f s (Retry-After)", path, wait)
                 self._sleep(wait)
@@ -183,7 +207,7 @@ class ProvincialClient:
             if resp.status_code in (400, 413):
                 payload = _json(resp)
                 raise BatchRefusedError(resp.status_code, payload.get("code", str(resp.status_code)), _message(resp))
-            self.stats[f"http_{resp.status_code}"] += 1
+            self._count(f"http_{resp.status_code}")
             if resp.status_code < 500:
                 raise PlatformError(f"{method} {path}: unexpected HTTP {resp.status_code}: {_message(resp)}")
             failures += 1
@@ -198,7 +222,7 @@ class ProvincialClient:
         if failures >= s.max_attempts:
             return  # giving up: no point in waiting
         wait = random.uniform(0, min(s.backoff_cap, s.backoff_base * 2 ** (failures - 1)))
-        self.stats["retries"] += 1
+        self._count("retries")
         log.info("platform request failed (%s), attempt %d: retrying in %.2f s", what, failures, wait)
         self._sleep(wait)
 
@@ -244,5 +268,5 @@ def settings_from_connection(conn_id: str = PLATFORM_CONN_ID) -> ClientSettings:
         for k in ("timeout", "rate_limit", "backoff_base", "backoff_cap", "max_retry_after")
         if k in extra
     }
-    attempts = {"max_attempts": int(extra["max_attempts"])} if "max_attempts" in extra else {}
-    return ClientSettings(base, conn.login, conn.password, **numeric, **attempts)
+    counts = {k: int(extra[k]) for k in ("max_attempts", "concurrency") if k in extra}
+    return ClientSettings(base, conn.login, conn.password, **numeric, **counts)

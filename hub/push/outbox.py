@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,7 @@ from connectors.provincial import BatchRefusedError, OutcomeUnknownError, Provin
 KINDS = ("certificates", "cases")
 MAX_RECORDS = 500
 MAX_BYTES = 4_500_000  # under the platform's 5 MiB with room for the envelope
+FORM_CHUNK = 50_000  # rows claimed per batch-forming transaction (after a first, small one)
 TODAY_SHANGHAI = "(now() AT TIME ZONE 'Asia/Shanghai')::date"
 
 
@@ -40,39 +43,58 @@ class PushReport:
         return {k: dict(c) for k, c in self.counts.items()}
 
 
-def form_batches(conn: psycopg.Connection, kind: str, limit: int = MAX_RECORDS) -> list[str]:
-    """Give every unbatched pending row of ``kind`` a batch; return the new batch ids."""
-    formed = []
+def form_batches(conn: psycopg.Connection, kind: str, limit: int = MAX_RECORDS) -> Iterator[list[Batch]]:
+    """Give every unbatched pending row of ``kind`` a batch, a chunk of rows per transaction.
+
+    Rows are claimed in id order (``FOR UPDATE SKIP LOCKED``), packed into batches of at most
+    ``limit`` records and :data:`MAX_BYTES`, and labelled with one UPDATE per chunk. The first
+    chunk is small, so that sending can start while the rest is being formed.
+
+    Yields:
+        Each committed chunk's new batches, in order, with their record keys.
+    """
+    chunk = limit * 4
     while True:
         with conn.transaction():
             rows = conn.execute(
-                "SELECT id, octet_length(payload::text) FROM hub.push_outbox "
+                "SELECT id, record_key, octet_length(payload::text) FROM hub.push_outbox "
                 "WHERE kind = %s AND status = 'pending' AND batch_id IS NULL "
                 "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                (kind, limit),
+                (kind, chunk),
             ).fetchall()
             if not rows:
-                return formed
-            ids, size = [], 0
-            for row_id, length in rows:
-                if ids and size + length > MAX_BYTES:
-                    break
+                return
+            formed: list[Batch] = []
+            ids, labels = [], []
+            count = size = 0
+            for row_id, key, length in rows:
+                if not formed or count == limit or size + length > MAX_BYTES:
+                    formed.append(Batch(f"{kind}-{uuid.uuid4().hex}", []))
+                    count = size = 0
+                formed[-1].keys.append(key)
                 ids.append(row_id)
+                labels.append(formed[-1].batch_id)
+                count += 1
                 size += length
-            batch_id = f"{kind}-{uuid.uuid4().hex}"
             conn.execute(
-                "UPDATE hub.push_outbox SET batch_id = %s, batched_at = now(), updated_at = now() WHERE id = ANY(%s)",
-                (batch_id, ids),
+                "UPDATE hub.push_outbox o SET batch_id = b.batch_id, batched_at = now(), updated_at = now() "
+                "FROM unnest(%s::bigint[], %s::text[]) AS b(id, batch_id) WHERE o.id = b.id",
+                (ids, labels),
             )
-            formed.append(batch_id)
+        yield formed
+        if len(rows) < chunk:
+            return
+        chunk = FORM_CHUNK
 
 
-def _open_batches(conn: psycopg.Connection, kind: str) -> list[str]:
+def _open_batches(conn: psycopg.Connection, kind: str) -> list[Batch]:
+    """Formed, still pending batches of ``kind`` in the order they were formed, with their record keys."""
     with conn.transaction():
         return [
-            r[0]
+            Batch(r[0], r[1])
             for r in conn.execute(
-                "SELECT batch_id FROM hub.push_outbox WHERE kind = %s AND status = 'pending' AND batch_id IS NOT NULL "
+                "SELECT batch_id, array_agg(record_key) FROM hub.push_outbox "
+                "WHERE kind = %s AND status = 'pending' AND batch_id IS NOT NULL "
                 "GROUP BY batch_id ORDER BY min(id)",
                 (kind,),
             )
@@ -125,17 +147,18 @@ def send_batch(conn: psycopg.Connection, client: ProvincialClient, kind: str, ba
                 raise OutcomeUnknownError(f"batch {batch_id}: unknown result status {status!r}")
             counts[status.lower()] += 1
             updates.append((status, res.get("code"), res.get("message"), row_id))
-        with conn.cursor() as cur:
-            cur.executemany(
-                "UPDATE hub.push_outbox SET "
-                "status = CASE WHEN %(s)s = 'REJECTED' THEN 'parked' ELSE 'delivered' END, result = %(s)s, "
-                "code = %(c)s, message = %(m)s, attempts = attempts + 1, updated_at = now(), "
-                "delivered_at = CASE WHEN %(s)s = 'REJECTED' THEN NULL ELSE now() END, "
-                f"accepted_on = CASE WHEN %(s)s = 'ACCEPTED' THEN {TODAY_SHANGHAI} "
-                "WHEN %(s)s = 'DUPLICATE' THEN coalesce(accepted_on, (batched_at AT TIME ZONE 'Asia/Shanghai')::date) "
-                "ELSE accepted_on END WHERE id = %(id)s",
-                [{"s": s, "c": c, "m": m, "id": i} for s, c, m, i in updates],
-            )
+        statuses, codes, messages, ids = (list(column) for column in zip(*updates, strict=True))
+        conn.execute(  # one statement for the whole batch: 500 single-row UPDATEs cost more than the POST
+            "UPDATE hub.push_outbox o SET "
+            "status = CASE WHEN r.s = 'REJECTED' THEN 'parked' ELSE 'delivered' END, result = r.s, "
+            "code = r.c, message = r.m, attempts = o.attempts + 1, updated_at = now(), "
+            "delivered_at = CASE WHEN r.s = 'REJECTED' THEN NULL ELSE now() END, "
+            f"accepted_on = CASE WHEN r.s = 'ACCEPTED' THEN {TODAY_SHANGHAI} "
+            "WHEN r.s = 'DUPLICATE' THEN coalesce(o.accepted_on, (o.batched_at AT TIME ZONE 'Asia/Shanghai')::date) "
+            "ELSE o.accepted_on END "
+            "FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS r(s, c, m, id) WHERE o.id = r.id",
+            (statuses, codes, messages, ids),
+        )
         conn.execute(
             "INSERT INTO hub.push_attempt (kind, batch_id, records, accepted, duplicate, rejected, outcome) "
             "VALUES (%s, %s, %s, %s, %s, %s, 'answered')",
@@ -151,8 +174,14 @@ def push(
     kinds: tuple[str, ...] = KINDS,
     max_batches: int | None = None,
     batch_size: int = MAX_RECORDS,
+    concurrency: int | None = None,
 ) -> PushReport:
     """Form and send every pending batch of ``kinds``; batches of an unknown outcome stay pending.
+
+    Batches go out ``concurrency`` at a time (default: the client's setting), each sender with
+    its own store connection, all paced by the client's one token bucket. A batch waits for
+    every earlier batch that carries one of its keys, so a key's versions still reach the
+    platform in order (a later version first would make the earlier one ``STALE_VERSION``).
 
     Args:
         uri: The shared store.
@@ -160,27 +189,152 @@ def push(
         kinds: Which kinds to push.
         max_batches: Stop after sending this many batches (``None``: until nothing is pending).
         batch_size: Records per new batch (at most 500, the platform's limit).
+        concurrency: Batches in flight at once.
 
     Raises:
         AuthFailedError: on 401; nothing more is sent.
     """
     report = PushReport()
-    sent = 0
-    with psycopg.connect(uri) as conn:
-        for kind in kinds:
-            form_batches(conn, kind, min(batch_size, MAX_RECORDS))
-            for batch_id in _open_batches(conn, kind):
-                if max_batches is not None and sent >= max_batches:
-                    return report
-                try:
-                    counts = send_batch(conn, client, kind, batch_id)
-                except OutcomeUnknownError as exc:
-                    report.unresolved.append(f"{batch_id}: {exc}")
-                    continue
-                if counts is not None:
-                    report.counts[kind].update(counts)
-                    sent += 1
+    workers = max(1, concurrency if concurrency is not None else client.settings.concurrency)
+    budget = max_batches
+    for kind in kinds:
+        sender = _BatchSender(uri, client, kind, report, budget)
+        with psycopg.connect(uri) as conn:
+            sender.add(_open_batches(conn, kind))  # formed by an earlier run: they go first
+            sender.start(workers)
+            try:
+                for formed in form_batches(conn, kind, min(batch_size, MAX_RECORDS)):
+                    sender.add(formed)
+                    if sender.stopped:
+                        break
+            finally:
+                sent = sender.join()
+        if budget is not None:
+            budget -= sent
     return report
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A formed batch: its id and the record keys in it."""
+
+    batch_id: str
+    keys: list[str]
+
+
+class _BatchSender:
+    """Sends one kind's batches from several threads, a batch only after the batches it depends on.
+
+    Batches are added in the order they were formed, possibly while earlier ones are being sent.
+    """
+
+    def __init__(
+        self, uri: str, client: ProvincialClient, kind: str, report: PushReport, max_batches: int | None
+    ) -> None:
+        self.uri, self.client, self.kind, self.report = uri, client, kind, report
+        self.max_batches = max_batches
+        self.waiting: list[str] = []
+        self.after: dict[str, set[str]] = {}
+        self._last_with_key: dict[str, str] = {}
+        self.settled: set[str] = set()
+        self.unsettled: set[str] = set()
+        self.in_flight = self.handed_out = self.sent = 0
+        self.input_done = False
+        self.error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def stopped(self) -> bool:
+        """Whether sending stopped early (an error, or ``max_batches`` reached)."""
+        with self._cond:
+            return self.error is not None or self._budget_spent()
+
+    def add(self, batches: list[Batch]) -> None:
+        """Queue batches (in formation order) behind the batches already queued."""
+        with self._cond:
+            for batch in batches:
+                self.after[batch.batch_id] = {self._last_with_key[k] for k in batch.keys if k in self._last_with_key}
+                self._last_with_key.update((k, batch.batch_id) for k in batch.keys)
+                self.waiting.append(batch.batch_id)
+            self._cond.notify_all()
+
+    def start(self, workers: int) -> None:
+        """Start ``workers`` sender threads."""
+        self._threads = [threading.Thread(target=self._work, name=f"push-{self.kind}-{i}") for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def join(self) -> int:
+        """Mark the input complete, wait for the senders; return how many batches were sent.
+
+        Raises:
+            BaseException: the first error of any sender thread.
+        """
+        with self._cond:
+            self.input_done = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.sent
+
+    def _budget_spent(self) -> bool:
+        return self.max_batches is not None and self.handed_out >= self.max_batches
+
+    def _next(self) -> str | None:
+        """The next batch whose predecessors are settled (called with the condition held)."""
+        while self.error is None and not self._budget_spent():
+            for batch_id in list(self.waiting):
+                blocked_by = self.after[batch_id] & self.unsettled
+                if blocked_by:  # its predecessor's outcome is unknown: sending it now could overtake it
+                    self.waiting.remove(batch_id)
+                    self.unsettled.add(batch_id)
+                    self.report.unresolved.append(f"{batch_id}: waits for batch {min(blocked_by)}")
+                elif self.after[batch_id] <= self.settled:
+                    self.waiting.remove(batch_id)
+                    self.in_flight += 1
+                    self.handed_out += 1
+                    return batch_id
+            if self.input_done and (not self.waiting or not self.in_flight):
+                return None
+            self._cond.wait()
+        return None
+
+    def _work(self) -> None:
+        try:
+            with psycopg.connect(self.uri) as conn:
+                while True:
+                    with self._cond:
+                        batch_id = self._next()
+                    if batch_id is None:
+                        return
+                    self._send(conn, batch_id)
+        except BaseException as exc:  # handed to the caller's thread by run()
+            with self._cond:
+                self.error = self.error or exc
+                self._cond.notify_all()
+
+    def _send(self, conn: psycopg.Connection, batch_id: str) -> None:
+        counts: Counter[str] | None = None
+        failure: str | None = None
+        try:
+            counts = send_batch(conn, self.client, self.kind, batch_id)
+        except OutcomeUnknownError as exc:
+            failure = f"{batch_id}: {exc}"
+        finally:
+            with self._cond:
+                self.in_flight -= 1
+                if counts is not None:
+                    self.settled.add(batch_id)
+                    self.report.counts[self.kind].update(counts)
+                    self.sent += 1
+                else:  # unknown outcome, or another run holds the batch
+                    self.unsettled.add(batch_id)
+                if failure:
+                    self.report.unresolved.append(failure)
+                self._cond.notify_all()
 
 
 def outbox_counts(uri: str) -> dict[str, dict[str, int]]:

@@ -24,7 +24,9 @@ _CASE_FLOW = ("SUBMITTED", "ACCEPTED", "PROCESSING", "COMPLETED")
 def identity_numbers(n: int, seed: int) -> list[str]:
     """``n`` distinct valid GB 11643 numbers of 银川 residents."""
     rng = np.random.default_rng([seed, 11643])
-    birth = np.datetime64("1950-01-01") + rng.permutation(20_000)[:n].astype("timedelta64[D]")
+    # 20,000 birth days; past that the sequence number (i % 999, and 20,000 % 999 = 20) keeps them distinct
+    days = rng.permutation(20_000)[np.arange(n) % 20_000]
+    birth = np.datetime64("1950-01-01") + days.astype("timedelta64[D]")
     body = [f"640104{str(b).replace('-', '')}{(i % 999) + 1:03d}" for i, b in enumerate(birth)]
     m = np.frombuffer("".join(body).encode(), dtype=np.uint8).reshape(n, 17)
     return [b + chr(c) for b, c in zip(body, id_check(m), strict=True)]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import time
 
 import psycopg
 import pytest
 
-from connectors.provincial import AuthFailedError, ClientSettings, ProvincialClient
+from connectors.provincial import AuthFailedError, ClientSettings, ProvincialClient, settings_from_connection
 from hub.cli import main as hub_main
 from hub.push.cases import derive_cases
 from hub.push.certificates import derive_certificates
@@ -70,3 +72,39 @@ def test_a_bad_signature_is_parked_then_fixed_with_retry_resign(store, platform)
             "WHERE c.signature = o.payload->>'signature'"
         ).fetchone()[0]
     assert sigs == 3
+
+
+class _RecordingClient(ProvincialClient):
+    """The real client, noting when each batch was in flight (the first batches answer slowly)."""
+
+    def __init__(self, settings: ClientSettings) -> None:
+        super().__init__(settings)
+        self.sent: list[tuple[float, float, int, set[str]]] = []  # start, end, version, case numbers
+
+    def send_batch(self, kind: str, batch_id: str, records: list[dict]) -> list[dict]:
+        start = time.monotonic()
+        if len(self.sent) < 2:
+            time.sleep(0.3)
+        results = super().send_batch(kind, batch_id, records)
+        versions = {r["version"] for r in records}
+        assert len(versions) == 1
+        self.sent.append((start, time.monotonic(), versions.pop(), {r["case_no"] for r in records}))
+        return results
+
+
+def test_concurrent_batches_keep_each_keys_versions_in_order(store, platform) -> None:
+    for version in (1, 2, 3):
+        shared_rows.insert_cases(store, 40, version=version)
+        derive_cases(store)
+    platform.set_faults(quota_rps=0)
+    recording = _RecordingClient(settings_from_connection())
+    report = push(store, recording, kinds=("cases",), batch_size=20, concurrency=4)
+    recording.close()
+    assert report.counts["cases"]["accepted"] == 120 and not report.unresolved
+    assert outbox_rows(store, "parked") == set()  # no version overtook an earlier one (STALE_VERSION)
+    sent = sorted(recording.sent)
+    assert any(b[0] < a[1] for a, b in itertools.pairwise(sent))  # unrelated batches went out together
+    for _start_a, end_a, version_a, keys_a in sent:
+        for start_b, _, version_b, keys_b in sent:
+            if version_a < version_b and keys_a & keys_b:
+                assert end_a <= start_b  # a key's later version left only after its earlier one was answered

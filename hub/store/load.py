@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hub.store.ledger import dumps
 from schemas.model import Table, staging_table_sql
@@ -52,28 +53,46 @@ def _hash_expression(table: Table, alias: str) -> str:
     return f"md5(ROW({', '.join(cols)})::text)"
 
 
-def merge_sql(table: Table) -> str:
+def _changed_predicate(table: Table) -> str:
+    """True when a staged row differs from the stored one in a business column other than the version.
+
+    Comparing the typed columns is cheaper than hashing every staged row, and the hash is then
+    computed only for the rows written.
+    """
+    cols = [c for c in table.business_columns if c not in table.key and c != table.order_by]
+    return f"({', '.join(f't.{c}' for c in cols)}) IS DISTINCT FROM ({', '.join(f's.{c}' for c in cols)})"
+
+
+def _newest_per_key(table: Table, unique_keys: bool) -> str:
+    """The staged rows to merge: all of them when the keys are known unique, else the newest per key."""
+    if unique_keys:
+        return f"SELECT * FROM {STAGING}"
+    key = ", ".join(table.key)
+    return f"SELECT DISTINCT ON ({key}) * FROM {STAGING} ORDER BY {key}, {table.order_by} DESC, _ref DESC"
+
+
+def merge_sql(table: Table, unique_keys: bool = False) -> str:
     """The MERGE of staging into ``table``: insert new keys, update changed and not older rows.
+
+    Args:
+        table: The target table.
+        unique_keys: The staged keys are known to be unique (no newest-per-key pass needed).
 
     Parameters: ``$1`` source system, ``$2`` batch id. Returns one row: inserted, updated, distinct staged.
     """
-    key = ", ".join(table.key)
     on = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
     cols = table.business_columns
     set_cols = ", ".join(f"{c} = s.{c}" for c in cols if c not in table.key)
     insert_cols = ", ".join((*cols, "source_system", "batch_id", "loaded_at", "record_hash"))
-    insert_vals = ", ".join((*(f"s.{c}" for c in cols), "$1", "$2", "now()", "s.record_hash"))
+    insert_vals = ", ".join((*(f"s.{c}" for c in cols), "$1", "$2", "now()", _hash_expression(table, "s")))
     order = table.order_by
     return f"""
-WITH src AS (
-    SELECT DISTINCT ON ({key}) s.*, {_hash_expression(table, "s")} AS record_hash
-    FROM {STAGING} s
-    ORDER BY {key}, s.{order} DESC, s._ref DESC
-), merged AS (
+WITH src AS ({_newest_per_key(table, unique_keys)}), merged AS (
     MERGE INTO {table.qualified_name} t
     USING src s ON {on}
-    WHEN MATCHED AND t.record_hash IS DISTINCT FROM s.record_hash AND s.{order} >= t.{order} THEN
-        UPDATE SET {set_cols}, source_system = $1, batch_id = $2, loaded_at = now(), record_hash = s.record_hash
+    WHEN MATCHED AND {_changed_predicate(table)} AND s.{order} >= t.{order} THEN
+        UPDATE SET {set_cols}, source_system = $1, batch_id = $2, loaded_at = now(),
+                   record_hash = {_hash_expression(table, "s")}
     WHEN NOT MATCHED THEN
         INSERT ({insert_cols}) VALUES ({insert_vals})
     RETURNING merge_action() AS action
@@ -84,20 +103,18 @@ SELECT count(*) FILTER (WHERE action = 'INSERT'),
 FROM merged"""
 
 
-def bulk_insert_sql(table: Table) -> str:
-    """Insert the newest staged version of every key into an empty ``table``, sorted by key.
+def bulk_insert_sql(table: Table, unique_keys: bool = False) -> str:
+    """Insert the newest staged version of every key into an empty ``table``.
 
     Parameters: ``$1`` source system, ``$2`` batch id.
     """
-    key = ", ".join(table.key)
     cols = table.business_columns
     insert_cols = ", ".join((*cols, "source_system", "batch_id", "loaded_at", "record_hash"))
     select_cols = ", ".join((*(f"s.{c}" for c in cols), "$1", "$2", "now()", _hash_expression(table, "s")))
     return f"""
 INSERT INTO {table.qualified_name} ({insert_cols})
-SELECT DISTINCT ON ({key}) {select_cols}
-FROM {STAGING} s
-ORDER BY {key}, s.{table.order_by} DESC, s._ref DESC"""
+SELECT {select_cols}
+FROM ({_newest_per_key(table, unique_keys)}) s"""
 
 
 def superseded_sql(table: Table) -> str:
@@ -135,6 +152,7 @@ class LoadTransaction:
         self._closed = False
         self.staged = 0
         self.quarantined = 0
+        self._staged_keys: list[pa.Table] = []
         self._execute("SET LOCAL timezone = 'UTC'")
         self._execute("SET LOCAL datestyle = 'ISO, YMD'")
         self._execute("SELECT pg_advisory_xact_lock(hashtext($1))", ("ingest:" + source,))
@@ -185,6 +203,7 @@ class LoadTransaction:
         if rows.num_rows:
             self._cur.adbc_ingest(STAGING, rows, mode="append", temporary=True)
             self.staged += rows.num_rows
+            self._staged_keys.append(rows.select(list(self.table.key)))
 
     def stage_quarantine(self, rows: pa.Table) -> None:
         """COPY rejected rows (see :data:`QUARANTINE_SCHEMA`) into quarantine staging."""
@@ -196,20 +215,34 @@ class LoadTransaction:
         """Merge staging into the shared table and quarantine superseded duplicates.
 
         A large batch into an empty table (the initial load) takes the bulk path instead: the
-        primary key is dropped, the rows are inserted sorted by key, and the key is rebuilt in
-        one pass, which is several times cheaper than maintaining it row by row. Both paths
-        run in this transaction, so a crash restores the key along with everything else.
+        primary key is dropped, the rows are inserted, and the key is rebuilt in one pass,
+        which is several times cheaper than maintaining it row by row. Both paths run in this
+        transaction, so a crash restores the key along with everything else. When the staged
+        keys are unique (known from the Arrow batches, without asking the database), neither
+        path needs the newest-per-key sort nor the superseded pass.
         """
+        unique = self.staged_keys_unique()
         if self.staged >= BULK_LOAD_MIN_ROWS and self._empty_and_locked():
-            inserted = self._bulk_insert()
-            self._execute(superseded_sql(self.table), (self.source, self.batch_id))
+            inserted = self._bulk_insert(unique)
+            if inserted < self.staged:
+                self._execute(superseded_sql(self.table), (self.source, self.batch_id))
             return MergeCounts(inserted, 0, 0, self.staged - inserted)
         self._execute(f"ANALYZE {STAGING}")  # the MERGE's join plan needs the staging table's size
-        row = self._fetchone(merge_sql(self.table), (self.source, self.batch_id))
+        row = self._fetchone(merge_sql(self.table, unique), (self.source, self.batch_id))
         assert row is not None
         inserted, updated, distinct = (int(v) for v in row)
-        self._execute(superseded_sql(self.table), (self.source, self.batch_id))
+        if distinct < self.staged:
+            self._execute(superseded_sql(self.table), (self.source, self.batch_id))
         return MergeCounts(inserted, updated, distinct - inserted - updated, self.staged - distinct)
+
+    def staged_keys_unique(self) -> bool:
+        """Whether no key was staged twice in this batch (a hash aggregation over the staged key columns)."""
+        if not self._staged_keys:
+            return True
+        keys = pa.concat_tables(self._staged_keys)
+        if keys.num_columns == 1:
+            return pc.count_distinct(keys.column(0), mode="all").as_py() == keys.num_rows
+        return keys.group_by(keys.column_names).aggregate([]).num_rows == keys.num_rows
 
     def _empty_and_locked(self) -> bool:
         """Whether the target is empty; an empty one is then held ACCESS EXCLUSIVE for the bulk path."""
@@ -221,7 +254,7 @@ class LoadTransaction:
         row = self._fetchone(probe)  # someone may have written between the probe and the lock
         return bool(row and row[0])
 
-    def _bulk_insert(self) -> int:
+    def _bulk_insert(self, unique_keys: bool) -> int:
         table = self.table.qualified_name
         row = self._fetchone(
             "SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'", (table,)
@@ -229,7 +262,7 @@ class LoadTransaction:
         assert row is not None, f"{table} has no primary key"
         constraint = row[0]
         self._execute(f"ALTER TABLE {table} DROP CONSTRAINT {constraint}")
-        self._execute(bulk_insert_sql(self.table), (self.source, self.batch_id))
+        self._execute(bulk_insert_sql(self.table, unique_keys), (self.source, self.batch_id))
         self._execute(f"ALTER TABLE {table} ADD CONSTRAINT {constraint} PRIMARY KEY ({', '.join(self.table.key)})")
         counted = self._fetchone(f"SELECT count(*) FROM {table}")
         assert counted is not None

@@ -9,6 +9,8 @@ anywhere before the commit leaves nothing behind: temporary tables vanish with t
 
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +137,60 @@ WHERE s._rank > 1
 ON CONFLICT (batch_id, record_ref) DO NOTHING"""
 
 
+class _BackgroundCopy:
+    """COPYs staged Arrow tables on a thread, so the next batch is mapped while the server ingests.
+
+    ADBC releases the GIL while it streams a COPY, so the mapping (Python) and the server's
+    ingest overlap. The connection is not shared: every other statement of the transaction
+    waits for :meth:`drain`. At most ``depth`` tables wait, which bounds the memory held.
+    """
+
+    def __init__(self, cursor: Any, depth: int = 2) -> None:
+        self._cursor = cursor
+        self._queue: queue.Queue[tuple[str, pa.Table] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._cancelled = False
+        self._thread: threading.Thread | None = None
+
+    def put(self, target: str, rows: pa.Table) -> None:
+        """Queue ``rows`` for COPY into the temporary table ``target`` (raises an earlier COPY's error)."""
+        self._raise()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="load-copy", daemon=True)
+            self._thread.start()
+        self._queue.put((target, rows))
+
+    def drain(self) -> None:
+        """Wait until every queued table is copied; re-raise the first COPY error."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._raise()
+
+    def cancel(self) -> None:
+        """Drop whatever is still queued and wait for the COPY in progress (before a rollback)."""
+        self._cancelled = True
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._cancelled or self._error is not None:
+                continue
+            target, rows = item
+            try:
+                self._cursor.adbc_ingest(target, rows, mode="append", temporary=True)
+            except BaseException as exc:  # re-raised in the loading thread by put() or drain()
+                self._error = exc
+
+
 class LoadTransaction:
     """One source batch's load, from staging to commit.
 
@@ -149,6 +205,7 @@ class LoadTransaction:
         self.batch_id = batch_id
         self._conn = adbc.connect(uri)
         self._cur = self._conn.cursor()
+        self._copy = _BackgroundCopy(self._cur)
         self._closed = False
         self.staged = 0
         self.quarantined = 0
@@ -174,15 +231,18 @@ class LoadTransaction:
             return
         self._closed = True
         try:
+            self._copy.cancel()
             self._conn.rollback()
         finally:
             self._cur.close()
             self._conn.close()
 
     def _execute(self, sql: str, params: tuple[Any, ...] | None = None) -> None:
+        self._copy.drain()
         self._cur.execute(sql, parameters=params)
 
     def _fetchone(self, sql: str, params: tuple[Any, ...] | None = None) -> tuple[Any, ...] | None:
+        self._copy.drain()
         self._cur.execute(sql, parameters=params)
         return self._cur.fetchone()
 
@@ -199,16 +259,16 @@ class LoadTransaction:
         return row[0] if row else None
 
     def stage(self, rows: pa.Table) -> None:
-        """COPY mapped, valid rows (business columns plus ``_ref``) into staging."""
+        """COPY mapped, valid rows (business columns plus ``_ref``) into staging, on the copy thread."""
         if rows.num_rows:
-            self._cur.adbc_ingest(STAGING, rows, mode="append", temporary=True)
+            self._copy.put(STAGING, rows)
             self.staged += rows.num_rows
             self._staged_keys.append(rows.select(list(self.table.key)))
 
     def stage_quarantine(self, rows: pa.Table) -> None:
         """COPY rejected rows (see :data:`QUARANTINE_SCHEMA`) into quarantine staging."""
         if rows.num_rows:
-            self._cur.adbc_ingest(STAGING_QUARANTINE, rows, mode="append", temporary=True)
+            self._copy.put(STAGING_QUARANTINE, rows)
             self.quarantined += rows.num_rows
 
     def merge(self) -> MergeCounts:

@@ -36,7 +36,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(STAMP)
+# Benchmark peers (dlt) are installed for `make bench` only; CI and `make test`/`make demo` do without them.
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP) requirements-bench.txt constraints.txt
+	$(BIN)/pip install --quiet -r requirements-bench.txt -c constraints.txt
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --scale $${SCALE:-0.1}
 
 clean:

@@ -2,7 +2,8 @@
 
 Usage: ``python -m bench.population --scale 1000000`` (``make bench``). It starts its own
 embedded PostgreSQL under ``bench/.work`` (or ``$HUB_HOME``), generates the registry, and
-writes ``bench/results/population-<scale>.json``.
+writes ``bench/results/population-<scale>.json``. The peers load the same rows with pandas and, if
+``requirements-bench.txt`` is installed, with dlt (merge, default and parquet file formats).
 """
 
 from __future__ import annotations
@@ -10,7 +11,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import dlt
+    import pyarrow as pa
+
+    from bench.measure import Measurement
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -160,8 +171,127 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
         with measure("peer load: pandas.to_sql (bare table)", len(frame)) as m:
             frame.to_sql("pandas_population", store_engine, if_exists="replace", index=False, chunksize=50_000)
         results.append(m)
+        results.extend(dlt_peer_loads(rows.drop_columns(["_ref"]), store_uri))
 
     return write_report("population", n, results, RESULTS / f"population-{n}.json")
+
+
+# dlt 1.31 loads PostgreSQL from insert_values files (its default), csv (COPY FROM STDIN), parquet (ADBC COPY,
+# offered when adbc-driver-postgresql is installed, as it is here) or model (SQL models, not for data files).
+# Measured are the default and the fastest, parquet; csv came between them (about 40k rows/s at 50k rows).
+DLT_FILE_FORMATS = {"insert_values": "insert_values", "parquet": "parquet/ADBC COPY"}
+
+
+def dlt_peer_loads(rows: pa.Table, store_uri: str) -> list[Measurement]:
+    """Load ``rows`` with dlt, merging on ``id_number``, into a fresh dataset of the store per file format.
+
+    dlt is a bench-only dependency (``requirements-bench.txt``); without it these peers are skipped with a note.
+    Its working files, settings lookup and anonymous id go to ``$HUB_HOME/dlt``, removed afterwards.
+
+    Args:
+        rows: The mapped, valid rows ShareHub's own load measurement loads, without ``_ref``.
+        store_uri: The store database's URI, as the embedded server gives it (unix socket in ``host``).
+
+    Returns:
+        One measurement per entry of ``DLT_FILE_FORMATS``.
+    """
+    work = Path(os.environ["HUB_HOME"]) / "dlt"
+    shutil.rmtree(work, ignore_errors=True)  # no pipeline state left from an interrupted run
+    try:
+        dlt = _import_dlt(work)
+    except ImportError:
+        print("peer load: dlt skipped, not installed (pip install -r requirements-bench.txt -c constraints.txt)")
+        return []
+    destination = dlt.destinations.postgres(credentials=_dlt_credentials(store_uri))
+    try:
+        return [_dlt_merge(rows, destination, file_format, work) for file_format in DLT_FILE_FORMATS]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _import_dlt(work: Path) -> ModuleType:
+    """Import dlt confined to ``work``: no telemetry, no Airflow Variables lookup, nothing in ``~/.dlt``.
+
+    Args:
+        work: The directory for dlt's pipelines, settings and global files.
+
+    Returns:
+        The ``dlt`` module.
+
+    Raises:
+        ImportError: dlt is not installed.
+    """
+    os.environ["DLT_DATA_DIR"] = str(work)  # pipelines' working directories
+    os.environ["DLT_PROJECT_DIR"] = str(work)  # .dlt settings looked up here, not in the current directory
+    os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    os.environ["PROVIDERS__ENABLE_AIRFLOW_SECRETS"] = "false"  # else dlt reads Airflow Variables from its database
+    import dlt
+    from dlt.common.runtime import run_context
+
+    # dlt writes an anonymous id to its global dir (/var/dlt as root, else ~/.dlt) even with telemetry off
+    run_context.active()._global_dir = str(work)
+    return dlt
+
+
+def _dlt_merge(rows: pa.Table, destination: dlt.destinations.postgres, file_format: str, work: Path) -> Measurement:
+    """Measure one dlt merge of ``rows`` into an empty table keyed on ``id_number``.
+
+    Args:
+        rows: The rows to load.
+        destination: dlt's PostgreSQL destination for the store.
+        file_format: The loader file format, a key of ``DLT_FILE_FORMATS``.
+        work: dlt's working directory; the pipelines go under it.
+
+    Returns:
+        The measurement, with the rows the table holds afterwards.
+    """
+    import dlt
+
+    from bench.measure import measure
+
+    pipeline = dlt.pipeline(
+        pipeline_name=f"bench_{file_format}",
+        pipelines_dir=str(work / "pipelines"),
+        destination=destination,
+        dataset_name=f"dlt_{file_format}",
+    )
+    with measure(f"peer load: dlt merge ({DLT_FILE_FORMATS[file_format]})", rows.num_rows) as m:
+        pipeline.run(
+            rows,
+            table_name="population",
+            write_disposition="merge",
+            primary_key="id_number",
+            columns={"id_number": {"unique": True}},  # dlt's PostgreSQL makes only this hint a constraint
+            loader_file_format=file_format,
+        )
+    m.extra = {"dataset": pipeline.dataset_name, "rows_in_table": _dlt_table_rows(pipeline)}
+    return m
+
+
+def _dlt_credentials(store_uri: str) -> str:
+    """The store URI as dlt's PostgreSQL credentials take it: a host, and the socket directory as libpq's ``host``.
+
+    Args:
+        store_uri: An embedded server URI such as ``postgresql://postgres:@/bench_store?host=/dir``.
+
+    Returns:
+        ``postgresql://postgres:@localhost/bench_store?host=/dir``; libpq connects to the socket in ``/dir``.
+    """
+    parts = urlsplit(store_uri)
+    return f"postgresql://{parts.username}:@localhost{parts.path}?{parts.query}"
+
+
+def _dlt_table_rows(pipeline: dlt.Pipeline) -> int:
+    """Rows in the pipeline's ``population`` table, counted in the store.
+
+    Args:
+        pipeline: A dlt pipeline that has run.
+
+    Returns:
+        The table's row count.
+    """
+    with pipeline.sql_client() as client:
+        return client.execute_sql(f"SELECT count(*) FROM {client.make_qualified_table_name('population')}")[0][0]
 
 
 if __name__ == "__main__":

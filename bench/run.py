@@ -46,9 +46,15 @@ def main() -> int:
     for name, argv in commands(args.scale).items():
         if args.only and name not in args.only:
             continue
-        start = time.perf_counter()
+        start, started_at = time.perf_counter(), time.time()
         code = subprocess.run([sys.executable, "-m", *argv]).returncode
-        ran[name] = {"command": " ".join(argv), "exit": code, "seconds": round(time.perf_counter() - start, 1)}
+        written = sorted(p.name for p in RESULTS.glob("*.json") if p.stat().st_mtime >= started_at)
+        ran[name] = {
+            "command": " ".join(argv),
+            "exit": code,
+            "seconds": round(time.perf_counter() - start, 1),
+            "results": written,
+        }
         print(f"== {name}: exit {code} in {ran[name]['seconds']} s", flush=True)
     RESULTS.mkdir(exist_ok=True)
     summary = {"scale": args.scale, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "benchmarks": ran}

@@ -65,7 +65,8 @@ def run_ingest(spec: SourceSpec, run_id: str, *, store: str | None = None, today
     batch_id = batch_id_for(spec.name, run_id)
     started = dt.datetime.now(dt.UTC)
     try:
-        with LoadTransaction(uri, table, source=spec.name, batch_id=batch_id) as tx:
+        direct = not mapping.derived  # a derivation reads the batch from staging
+        with LoadTransaction(uri, table, source=spec.name, batch_id=batch_id, direct_first_load=direct) as tx:
             window = _window(tx.prior(), tx.committed_cursor())
             connector = spec.build_connector()
             extracted = 0

@@ -9,15 +9,16 @@ anywhere before the commit leaves nothing behind: temporary tables vanish with t
 
 from __future__ import annotations
 
-import queue
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hub.store.copier import BackgroundCopy
 from hub.store.ledger import dumps
+from hub.store.rowhash import key_hashes, row_hashes
 from schemas.model import Table, staging_table_sql
 
 if TYPE_CHECKING:
@@ -52,17 +53,18 @@ class MergeCounts:
     superseded: int
 
 
-def _hash_expression(table: Table, alias: str) -> str:
-    """md5 over the business columns except the version column (a new timestamp alone is no change)."""
-    cols = [f"{alias}.{c}" for c in table.business_columns if c != table.order_by]
-    return f"md5(ROW({', '.join(cols)})::text)"
+def hashed_columns(table: Table) -> list[str]:
+    """The columns a row's ``record_hash`` covers: the business columns but the version.
+
+    A new source timestamp alone is no new version.
+    """
+    return [c for c in table.business_columns if c != table.order_by]
 
 
 def _changed_predicate(table: Table) -> str:
     """True when a staged row differs from the stored one in a business column other than the version.
 
-    Comparing the typed columns is cheaper than hashing every staged row, and the hash is then
-    computed only for the rows written.
+    Comparing the typed columns decides; the digest (``record_hash``) only labels the version.
     """
     cols = [c for c in table.business_columns if c not in table.key and c != table.order_by]
     return f"({', '.join(f't.{c}' for c in cols)}) IS DISTINCT FROM ({', '.join(f's.{c}' for c in cols)})"
@@ -94,7 +96,7 @@ def merge_sql(table: Table, unique_keys: bool = False) -> str:
     cols = table.business_columns
     set_cols = ", ".join(f"{c} = s.{c}" for c in cols if c not in table.key)
     insert_cols = ", ".join((*cols, "source_system", "batch_id", "loaded_at", "record_hash"))
-    insert_vals = ", ".join((*(f"s.{c}" for c in cols), "$1", "$2", "now()", _hash_expression(table, "s")))
+    insert_vals = ", ".join((*(f"s.{c}" for c in cols), "$1", "$2", "now()", "s.record_hash"))
     order = table.order_by
     changed = f"{_changed_predicate(table)} AND s.{order} >= t.{order}"
     key = ", ".join(table.key)
@@ -111,8 +113,7 @@ WITH src AS ({_newest_per_key(table, unique_keys)}), writes AS (
     MERGE INTO {table.qualified_name} t
     USING writes s ON {on}
     WHEN MATCHED AND {changed} THEN
-        UPDATE SET {set_cols}, source_system = $1, batch_id = $2, loaded_at = now(),
-                   record_hash = {_hash_expression(table, "s")}
+        UPDATE SET {set_cols}, source_system = $1, batch_id = $2, loaded_at = now(), record_hash = s.record_hash
     WHEN NOT MATCHED THEN
         INSERT ({insert_cols}) VALUES ({insert_vals})
     RETURNING merge_action() AS action
@@ -130,7 +131,7 @@ def bulk_insert_sql(table: Table, unique_keys: bool = False) -> str:
     """
     cols = table.business_columns
     insert_cols = ", ".join((*cols, "source_system", "batch_id", "loaded_at", "record_hash"))
-    select_cols = ", ".join((*(f"s.{c}" for c in cols), "$1", "$2", "now()", _hash_expression(table, "s")))
+    select_cols = ", ".join((*(f"s.{c}" for c in cols), "$1", "$2", "now()", "s.record_hash"))
     return f"""
 INSERT INTO {table.qualified_name} ({insert_cols})
 SELECT {select_cols}
@@ -148,65 +149,11 @@ def superseded_sql(table: Table) -> str:
 INSERT INTO quarantine.record (source, batch_id, target_table, record_ref, rule, field, message, raw, status)
 SELECT $1, $2, '{table.qualified_name}', s._ref, 'key.superseded_in_batch', '{table.key[0]}',
        'a newer version of the same key arrived in the same batch and was loaded instead',
-       to_jsonb(s) - '_ref' - '_rank', 'superseded'
+       to_jsonb(s) - '_ref' - '_rank' - 'record_hash', 'superseded'
 FROM (SELECT s.*, row_number() OVER (PARTITION BY {key} ORDER BY s.{order} DESC, s._ref DESC) AS _rank
       FROM {STAGING} s) s
 WHERE s._rank > 1
 ON CONFLICT (batch_id, record_ref) DO NOTHING"""
-
-
-class _BackgroundCopy:
-    """COPYs staged Arrow tables on a thread, so the next batch is mapped while the server ingests.
-
-    ADBC releases the GIL while it streams a COPY, so the mapping (Python) and the server's
-    ingest overlap. The connection is not shared: every other statement of the transaction
-    waits for :meth:`drain`. At most ``depth`` tables wait, which bounds the memory held.
-    """
-
-    def __init__(self, cursor: Any, depth: int = 2) -> None:
-        self._cursor = cursor
-        self._queue: queue.Queue[tuple[str, pa.Table] | None] = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._cancelled = False
-        self._thread: threading.Thread | None = None
-
-    def put(self, target: str, rows: pa.Table) -> None:
-        """Queue ``rows`` for COPY into the temporary table ``target`` (raises an earlier COPY's error)."""
-        self._raise()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="load-copy", daemon=True)
-            self._thread.start()
-        self._queue.put((target, rows))
-
-    def drain(self) -> None:
-        """Wait until every queued table is copied; re-raise the first COPY error."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
-        self._raise()
-
-    def cancel(self) -> None:
-        """Drop whatever is still queued and wait for the COPY in progress (before a rollback)."""
-        self._cancelled = True
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self._cancelled or self._error is not None:
-                continue
-            target, rows = item
-            try:
-                self._cursor.adbc_ingest(target, rows, mode="append", temporary=True)
-            except BaseException as exc:  # re-raised in the loading thread by put() or drain()
-                self._error = exc
 
 
 class LoadTransaction:
@@ -215,7 +162,17 @@ class LoadTransaction:
     Use as a context manager: leaving the block without :meth:`commit` rolls everything back.
     """
 
-    def __init__(self, uri: str, table: Table, *, source: str, batch_id: str) -> None:
+    def __init__(self, uri: str, table: Table, *, source: str, batch_id: str, direct_first_load: bool = False) -> None:
+        """Open the transaction, take the source's lock and create the staging tables.
+
+        Args:
+            uri: The store.
+            table: The shared table loaded.
+            source: The source (its advisory lock serialises its runs).
+            batch_id: The ledger batch id.
+            direct_first_load: A first load may COPY straight into the empty table (see :meth:`stage`);
+                only for mappings that derive no other table from staging.
+        """
         import adbc_driver_postgresql.dbapi as adbc
 
         self.table = table
@@ -223,11 +180,16 @@ class LoadTransaction:
         self.batch_id = batch_id
         self._conn = adbc.connect(uri)
         self._cur = self._conn.cursor()
-        self._copy = _BackgroundCopy(self._cur)
+        self._copy = BackgroundCopy(self._cur)
         self._closed = False
         self.staged = 0
         self.quarantined = 0
         self._staged_keys: list[pa.Table] = []
+        self._staged_key_hashes: list[np.ndarray] = []
+        self._direct_allowed = direct_first_load
+        self.direct: bool | None = None  # decided by the first stage()
+        self._primary_key: str | None = None
+        self._loaded_at: Any = None
         self._execute("SET LOCAL timezone = 'UTC'")
         self._execute("SET LOCAL datestyle = 'ISO, YMD'")
         self._execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
@@ -278,11 +240,48 @@ class LoadTransaction:
         return row[0] if row else None
 
     def stage(self, rows: pa.Table) -> None:
-        """COPY mapped, valid rows (business columns plus ``_ref``) into staging, on the copy thread."""
-        if rows.num_rows:
-            self._copy.put(STAGING, rows)
-            self.staged += rows.num_rows
+        """Queue mapped, valid rows (business columns plus ``_ref``) for COPY on the copy thread.
+
+        The first call decides where rows go. A first batch of at least :data:`BULK_LOAD_MIN_ROWS`
+        rows into an empty table (with ``direct_first_load``) goes straight into the table: its
+        primary key is dropped and the table truncated in this transaction (so rows lie in the
+        order copied), and :meth:`merge` rebuilds the key. Otherwise rows go to staging.
+        Either way the row digest is computed on the copy thread.
+        """
+        if not rows.num_rows:
+            return
+        if self.direct is None:
+            self.direct = self._direct_allowed and rows.num_rows >= BULK_LOAD_MIN_ROWS and self._begin_direct()
+        self._staged_key_hashes.append(key_hashes(rows, self.table.key))
+        if self.direct:
+            self._staged_keys.append(rows.select([*self.table.key, "_ref"]))
+            self._copy.put(self.table.name, rows, db_schema=self.table.schema, prepare=self._as_table_rows)
+        else:
             self._staged_keys.append(rows.select(list(self.table.key)))
+            self._copy.put(STAGING, rows, prepare=self._with_digest)
+        self.staged += rows.num_rows
+
+    def _with_digest(self, rows: pa.Table) -> pa.Table:
+        return rows.append_column("record_hash", row_hashes(rows, hashed_columns(self.table)))
+
+    def _as_table_rows(self, rows: pa.Table) -> pa.Table:
+        n = rows.num_rows
+        out = rows.select(list(self.table.business_columns))
+        out = out.append_column("source_system", pa.repeat(pa.scalar(self.source), n))
+        out = out.append_column("batch_id", pa.repeat(pa.scalar(self.batch_id), n))
+        out = out.append_column("loaded_at", pa.repeat(pa.scalar(self._loaded_at, pa.timestamp("us", "UTC")), n))
+        return out.append_column("record_hash", row_hashes(rows, hashed_columns(self.table)))
+
+    def _begin_direct(self) -> bool:
+        """Prepare an empty table for direct COPY: lock, drop the key, truncate. False if it is not empty."""
+        if not self._empty_and_locked():
+            return False
+        self._primary_key = self._drop_primary_key()
+        self._execute(f"TRUNCATE {self.table.qualified_name}")
+        row = self._fetchone("SELECT now()")  # what now() gives every other write of this transaction
+        assert row is not None
+        self._loaded_at = row[0]
+        return True
 
     def stage_quarantine(self, rows: pa.Table) -> None:
         """COPY rejected rows (see :data:`QUARANTINE_SCHEMA`) into quarantine staging."""
@@ -293,32 +292,93 @@ class LoadTransaction:
     def merge(self) -> MergeCounts:
         """Merge staging into the shared table and quarantine superseded duplicates.
 
-        A large batch into an empty table (the initial load) takes the bulk path instead: the
-        primary key is dropped, the rows are inserted, and the key is rebuilt in one pass,
-        which is several times cheaper than maintaining it row by row. Both paths run in this
-        transaction, so a crash restores the key along with everything else. When the staged
-        keys are unique (known from the Arrow batches, without asking the database), neither
-        path needs the newest-per-key sort nor the superseded pass.
+        A large batch into an empty table (the initial load) takes a bulk path: rows copied
+        straight into the table (see :meth:`stage`), or inserted from staging with the primary
+        key dropped; the key is then rebuilt in one pass, which is several times cheaper than
+        maintaining it row by row. Every path runs in this transaction, so a crash restores
+        the key along with everything else. When the staged keys are unique (known from the
+        Arrow batches, without asking the database), no path needs the newest-per-key sort
+        nor the superseded pass.
         """
         unique = self.staged_keys_unique()
+        if self.direct:
+            return self._finish_direct(unique)
         if self.staged >= BULK_LOAD_MIN_ROWS and self._empty_and_locked():
             inserted = self._bulk_insert(unique)
             if inserted < self.staged:
                 self._execute(superseded_sql(self.table), (self.source, self.batch_id))
             return MergeCounts(inserted, 0, 0, self.staged - inserted)
+        return self._merge_staging(unique, self.staged)
+
+    def _merge_staging(self, unique: bool, staged: int) -> MergeCounts:
+        """MERGE the ``staged`` rows of staging into the table."""
         self._execute(f"ANALYZE {STAGING}")  # the MERGE's join plan needs the staging table's size
         row = self._fetchone(merge_sql(self.table, unique), (self.source, self.batch_id))
         assert row is not None
         inserted, updated, distinct = (int(v) for v in row)
-        if distinct < self.staged:
+        if distinct < staged:
             self._execute(superseded_sql(self.table), (self.source, self.batch_id))
-        return MergeCounts(inserted, updated, distinct - inserted - updated, self.staged - distinct)
+        return MergeCounts(inserted, updated, distinct - inserted - updated, staged - distinct)
+
+    def _finish_direct(self, unique: bool) -> MergeCounts:
+        """Rebuild the key after a direct COPY; rows of keys that arrived twice are merged from staging first."""
+        moved = 0 if unique else self._restage_duplicated_keys()
+        self._add_primary_key()
+        if not moved:
+            return MergeCounts(self.staged, 0, 0, 0)
+        merged = self._merge_staging(False, moved)
+        return MergeCounts(self.staged - moved + merged.inserted, merged.updated, merged.unchanged, merged.superseded)
+
+    def _restage_duplicated_keys(self) -> int:
+        """Move every copied row of a key that arrived more than once into staging, with its ``_ref``.
+
+        The table was truncated in this transaction, so COPY appended rows in the order they
+        were copied (it skips the free-space map then); the k-th such row by ``ctid`` is the
+        k-th in copy order. The keys are compared pair by pair, and any mismatch stops the load.
+
+        Returns:
+            How many rows were moved.
+        """
+        key = list(self.table.key)
+        copied = pa.concat_tables(self._staged_keys)
+        copied = copied.append_column("_seq", pa.array(np.arange(copied.num_rows)))
+        counts = copied.group_by(key).aggregate([([], "count_all")])
+        twice = counts.filter(pc.greater(counts["count_all"], 1)).select(key)
+        rows = copied.join(twice, key, join_type="inner").sort_by("_seq")
+        self._execute(f"CREATE TEMP TABLE stg_twice ON COMMIT DROP AS SELECT {', '.join(key)} FROM {STAGING} LIMIT 0")
+        self._copy.put("stg_twice", twice)
+        cols = ", ".join(f"t.{k}" for k in key)
+        self._copy.drain()
+        self._cur.execute(
+            f"SELECT t.ctid::text AS row_tid, {cols} FROM {self.table.qualified_name} t "
+            f"JOIN stg_twice d USING ({', '.join(key)}) ORDER BY t.ctid"
+        )
+        found = self._cur.fetch_arrow_table()
+        if found.num_rows != rows.num_rows or not all(found[k].equals(rows[k]) for k in key):
+            raise RuntimeError(
+                f"{self.table.qualified_name}: the copied rows of duplicated keys could not be matched to their "
+                "records in copy order; nothing was loaded"
+            )
+        moved = pa.table({"row_tid": found["row_tid"], "_ref": rows["_ref"]})
+        self._execute("CREATE TEMP TABLE stg_moved (row_tid text, _ref text) ON COMMIT DROP")
+        self._copy.put("stg_moved", moved)
+        business = ", ".join(self.table.business_columns)
+        self._execute(
+            f"INSERT INTO {STAGING} ({business}, record_hash, _ref) "
+            f"SELECT {', '.join(f't.{c}' for c in self.table.business_columns)}, t.record_hash, m._ref "
+            f"FROM {self.table.qualified_name} t JOIN stg_moved m ON t.ctid = m.row_tid::tid"
+        )
+        self._execute(f"DELETE FROM {self.table.qualified_name} t USING stg_moved m WHERE t.ctid = m.row_tid::tid")
+        return moved.num_rows
 
     def staged_keys_unique(self) -> bool:
-        """Whether no key was staged twice in this batch (a hash aggregation over the staged key columns)."""
+        """Whether no key was staged twice in this batch (from 64-bit key hashes; exact only when two collide)."""
         if not self._staged_keys:
             return True
-        keys = pa.concat_tables(self._staged_keys)
+        hashes = np.sort(np.concatenate(self._staged_key_hashes))
+        if not np.any(hashes[1:] == hashes[:-1]):
+            return True  # distinct hashes, distinct keys; equal hashes are checked on the keys themselves
+        keys = pa.concat_tables(self._staged_keys).select(list(self.table.key))
         if keys.num_columns == 1:
             return pc.count_distinct(keys.column(0), mode="all").as_py() == keys.num_rows
         return keys.group_by(keys.column_names).aggregate([]).num_rows == keys.num_rows
@@ -333,16 +393,27 @@ class LoadTransaction:
         row = self._fetchone(probe)  # someone may have written between the probe and the lock
         return bool(row and row[0])
 
-    def _bulk_insert(self, unique_keys: bool) -> int:
+    def _drop_primary_key(self) -> str:
         table = self.table.qualified_name
         row = self._fetchone(
             "SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'", (table,)
         )
         assert row is not None, f"{table} has no primary key"
-        constraint = row[0]
-        self._execute(f"ALTER TABLE {table} DROP CONSTRAINT {constraint}")
+        self._execute(f"ALTER TABLE {table} DROP CONSTRAINT {row[0]}")
+        return str(row[0])
+
+    def _add_primary_key(self) -> None:
+        assert self._primary_key is not None
+        self._execute(
+            f"ALTER TABLE {self.table.qualified_name} ADD CONSTRAINT {self._primary_key} "
+            f"PRIMARY KEY ({', '.join(self.table.key)})"
+        )
+
+    def _bulk_insert(self, unique_keys: bool) -> int:
+        table = self.table.qualified_name
+        self._primary_key = self._drop_primary_key()
         self._execute(bulk_insert_sql(self.table, unique_keys), (self.source, self.batch_id))
-        self._execute(f"ALTER TABLE {table} ADD CONSTRAINT {constraint} PRIMARY KEY ({', '.join(self.table.key)})")
+        self._add_primary_key()
         counted = self._fetchone(f"SELECT count(*) FROM {table}")
         assert counted is not None
         return int(counted[0])

@@ -52,11 +52,14 @@ def _with_duplicates(rows: pa.Table) -> pa.Table:
     return pa.concat_tables([rows, newer.cast(rows.schema), tie.cast(rows.schema)])
 
 
-def _load(store: str, rows: pa.Table, batch_id: str, *, bulk: bool, monkeypatch) -> load.MergeCounts:
-    monkeypatch.setattr(load, "BULK_LOAD_MIN_ROWS", 1 if bulk else 10**9)
-    with LoadTransaction(store, TABLE, source="ga_population", batch_id=batch_id) as tx:
+def _load(store: str, rows: pa.Table, batch_id: str, *, path: str, monkeypatch) -> load.MergeCounts:
+    """Load ``rows`` by ``path``: ``direct`` (COPY into the empty table), ``bulk`` (from staging) or ``merge``."""
+    monkeypatch.setattr(load, "BULK_LOAD_MIN_ROWS", 10**9 if path == "merge" else 1)
+    direct = path == "direct"
+    with LoadTransaction(store, TABLE, source="ga_population", batch_id=batch_id, direct_first_load=direct) as tx:
         for batch in rows.to_batches(max_chunksize=150):  # several stage() calls, duplicates across them
             tx.stage(pa.Table.from_batches([batch]))
+        assert tx.direct == (direct and tx.staged > 0 and batch_id.endswith(":1"))
         counts = tx.merge()
         tx.finish(
             run_id=batch_id,
@@ -91,36 +94,43 @@ def _snapshot(store: str) -> tuple[list, list, int]:
 
 
 @pytest.mark.parametrize("duplicates", [False, True], ids=["unique keys", "duplicate keys"])
-def test_bulk_and_merge_paths_load_the_same(valid_rows, monkeypatch, duplicates: bool) -> None:
-    rows = _with_duplicates(valid_rows) if duplicates else valid_rows
-    bulk_store, merge_store = fresh_database("store_bulk"), fresh_database("store_merge")
+def test_direct_bulk_and_merge_paths_load_the_same(valid_rows, monkeypatch, duplicates: bool) -> None:
     from hub.store.migrate import migrate
 
-    migrate(bulk_store)
-    migrate(merge_store)
-    by_bulk = _load(bulk_store, rows, "ga_population:1", bulk=True, monkeypatch=monkeypatch)
-    by_merge = _load(merge_store, rows, "ga_population:1", bulk=False, monkeypatch=monkeypatch)
-    assert by_bulk == by_merge
-    assert by_bulk.inserted == valid_rows.num_rows
-    assert by_bulk.superseded == (10 if duplicates else 0)
-    bulk_rows, bulk_quarantine, bulk_pk = _snapshot(bulk_store)
-    assert (bulk_rows, bulk_quarantine, bulk_pk) == _snapshot(merge_store)
-    assert bulk_pk == 1
+    rows = _with_duplicates(valid_rows) if duplicates else valid_rows
+    results = {}
+    for path in ("direct", "bulk", "merge"):
+        uri = fresh_database(f"store_{path}")
+        migrate(uri)
+        results[path] = (_load(uri, rows, "ga_population:1", path=path, monkeypatch=monkeypatch), _snapshot(uri))
+    assert results["direct"] == results["bulk"] == results["merge"]
+    counts, (loaded_rows, quarantined, pk) = results["direct"]
+    assert counts.inserted == valid_rows.num_rows and pk == 1
+    assert counts.superseded == (10 if duplicates else 0)
     if duplicates:
-        loaded = {r[0]: r for r in bulk_rows}
-        assert all(
-            loaded[i][TABLE.business_columns.index("address")].endswith("（新）")
-            for i in valid_rows["id_number"][:5].to_pylist()
-        )
-        assert all(
-            loaded[i][TABLE.business_columns.index("phone")] == "13900000000"
-            for i in valid_rows["id_number"][5:10].to_pylist()
-        )
-        assert {r[2] for r in bulk_quarantine} == {"superseded"} and len(bulk_quarantine) == 10
+        loaded = {r[0]: r for r in loaded_rows}
+        address, phone = TABLE.business_columns.index("address"), TABLE.business_columns.index("phone")
+        assert all(loaded[i][address].endswith("（新）") for i in valid_rows["id_number"][:5].to_pylist())
+        assert all(loaded[i][phone] == "13900000000" for i in valid_rows["id_number"][5:10].to_pylist())
+        assert {r[2] for r in quarantined} == {"superseded"} and len(quarantined) == 10
+        superseded_refs = {r[0] for r in quarantined}
+        assert all(ref.endswith("~t") is False for ref in superseded_refs)  # the tie went to the larger _ref
+
+
+def test_a_crash_after_a_direct_copy_leaves_the_empty_keyed_table(store, valid_rows, monkeypatch) -> None:
+    monkeypatch.setattr(load, "BULK_LOAD_MIN_ROWS", 1)
+    with LoadTransaction(
+        store, TABLE, source="ga_population", batch_id="ga_population:1", direct_first_load=True
+    ) as tx:
+        tx.stage(valid_rows)
+        assert tx.direct
+        tx._copy.drain()
+    rows, quarantined, pk = _snapshot(store)
+    assert (rows, quarantined, pk) == ([], [], 1)
 
 
 def test_merge_writes_only_changed_rows_and_hashes_them_like_the_bulk_load(store, valid_rows, monkeypatch) -> None:
-    _load(store, valid_rows, "ga_population:1", bulk=True, monkeypatch=monkeypatch)
+    _load(store, valid_rows, "ga_population:1", path="direct", monkeypatch=monkeypatch)
     before = {r[0]: r for r in _snapshot(store)[0]}
     changed = valid_rows.set_column(  # every row one day newer; only the first 7 with a new phone number
         valid_rows.schema.get_field_index("source_updated_at"),
@@ -131,17 +141,17 @@ def test_merge_writes_only_changed_rows_and_hashes_them_like_the_bulk_load(store
     phones[:7] = ["13800000000"] * 7
     changed = changed.set_column(changed.schema.get_field_index("phone"), "phone", pa.array(phones))
     changed = changed.cast(valid_rows.schema)
-    counts = _load(store, changed, "ga_population:2", bulk=False, monkeypatch=monkeypatch)
+    counts = _load(store, changed, "ga_population:2", path="merge", monkeypatch=monkeypatch)
     assert (counts.inserted, counts.updated, counts.unchanged) == (0, 7, valid_rows.num_rows - 7)
     after = {r[0]: r for r in _snapshot(store)[0]}
     touched = {k for k in after if after[k] != before[k]}
     assert touched == set(valid_rows["id_number"][:7].to_pylist())
-    # the MERGE's hash of a changed row equals what a bulk load of the same content computes
+    # the MERGE's digest of a changed row equals what a direct first load of the same content computes
     fresh = fresh_database("store_rehash")
     from hub.store.migrate import migrate
 
     migrate(fresh)
-    _load(fresh, changed, "ga_population:3", bulk=True, monkeypatch=monkeypatch)
+    _load(fresh, changed, "ga_population:1", path="direct", monkeypatch=monkeypatch)
     rehashed = {r[0]: r[-1] for r in _snapshot(fresh)[0]}
     assert all(after[k][-1] == rehashed[k] for k in touched)
 

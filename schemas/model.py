@@ -210,7 +210,8 @@ def comment_sql(table: Table) -> list[str]:
 def staging_table_sql(table: Table, staging_name: str) -> str:
     """Generate a temporary staging table for ``table``: business columns, row digest and record locator."""
     cols = ",\n".join(f"    {f.name} {f.sql_type}" for f in table.fields)
-    return f"CREATE TEMP TABLE {staging_name} (\n{cols},\n    record_hash text,\n    _ref text NOT NULL\n) ON COMMIT DROP"
+    tail = "    record_hash text,\n    _ref text NOT NULL"
+    return f"CREATE TEMP TABLE {staging_name} (\n{cols},\n{tail}\n) ON COMMIT DROP"
 
 
 def arrow_schema(table: Table) -> pa.Schema:

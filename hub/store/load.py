@@ -255,10 +255,10 @@ class LoadTransaction:
         self._staged_key_hashes.append(key_hashes(rows, self.table.key))
         if self.direct:
             self._staged_keys.append(rows.select([*self.table.key, "_ref"]))
-            self._copy.put(self.table.name, rows, db_schema=self.table.schema, prepare=self._as_table_rows)
+            self._copy.put(self.table.name, self._as_table_rows(rows), db_schema=self.table.schema)
         else:
             self._staged_keys.append(rows.select(list(self.table.key)))
-            self._copy.put(STAGING, rows, prepare=self._with_digest)
+            self._copy.put(STAGING, self._with_digest(rows))
         self.staged += rows.num_rows
 
     def _with_digest(self, rows: pa.Table) -> pa.Table:

@@ -19,7 +19,7 @@ PEERS = {  # ShareHub stage -> (peer stages, ceiling stage) of bench.population
         ["peer extract: pandas.read_sql"],
         "extract: ceiling, ADBC SELECT * into Arrow",
     ),
-    "load: staging COPY + MERGE into empty keyed table + commit": (
+    "load: COPY into the empty keyed table (key rebuilt) + commit": (
         [
             "peer load: pandas.to_sql (bare table)",
             "peer load: dlt merge (insert_values)",

@@ -81,10 +81,11 @@ def _newest_per_key(table: Table, unique_keys: bool) -> str:
 def merge_sql(table: Table, unique_keys: bool = False) -> str:
     """The MERGE of staging into ``table``: insert new keys, update changed and not older rows.
 
-    Staged rows are first joined to the table to keep only new keys and changed rows, so the
-    MERGE (which fetches every matched target row again, at random) touches only the rows it
-    writes; on a day where 10 % changed that is a tenth of the work. The MERGE keeps its own
-    conditions, so the result does not depend on the pre-filter.
+    Staged rows are first joined to the table on their digests to keep only new keys and rows
+    whose digest differs, so the MERGE (which fetches every matched target row again, at
+    random) touches only the rows it may write; on a day where 10 % changed that is a tenth of
+    the work. The MERGE then compares the typed columns, which decide. (Two different rows of
+    one key with equal 64-bit digests would be taken as unchanged: odds of 2^-64 per change.)
 
     Args:
         table: The target table.
@@ -99,6 +100,8 @@ def merge_sql(table: Table, unique_keys: bool = False) -> str:
     insert_vals = ", ".join((*(f"s.{c}" for c in cols), "$1", "$2", "now()", "s.record_hash"))
     order = table.order_by
     changed = f"{_changed_predicate(table)} AND s.{order} >= t.{order}"
+    # narrow: the digests and versions, not the whole rows (a 1M-row hash table of 160 MB otherwise)
+    maybe_changed = f"t.record_hash IS DISTINCT FROM s.record_hash AND s.{order} >= t.{order}"
     key = ", ".join(table.key)
     distinct = (
         f"(SELECT count(*) FROM {STAGING})"
@@ -108,7 +111,7 @@ def merge_sql(table: Table, unique_keys: bool = False) -> str:
     return f"""
 WITH src AS ({_newest_per_key(table, unique_keys)}), writes AS (
     SELECT s.* FROM src s LEFT JOIN {table.qualified_name} t ON {on}
-    WHERE t.{table.key[0]} IS NULL OR ({changed})
+    WHERE t.{table.key[0]} IS NULL OR ({maybe_changed})
 ), merged AS (
     MERGE INTO {table.qualified_name} t
     USING writes s ON {on}

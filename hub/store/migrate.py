@@ -104,6 +104,8 @@ def sync_table(conn: psycopg.Connection, table: Table) -> bool:
                     f"{table.qualified_name}.{f.name} is {existing[f.name]} in the store but declared {f.sql_type}: "
                     "write a migration that converts the data"
                 )
+        # applies to pages written from now on (a table created before the setting keeps its full pages)
+        conn.execute(f"ALTER TABLE {table.qualified_name} SET (fillfactor = {table.fillfactor})")
         for stmt in indexes:
             conn.execute(stmt)
         for stmt in comment_sql(table):

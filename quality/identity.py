@@ -155,13 +155,22 @@ def check(values: pa.Array | pa.ChunkedArray, today: dt.date | None = None) -> I
         return IdentityCheck(bad_format, bad_checksum, bad_date, future, birth_ymd, odd)
     all_wide = bool(width_ok.all())
     matrix = fixed_width_matrix(values if all_wide else values.filter(pa.array(width_ok)), 18)
-    digits = matrix - np.uint8(_DIGIT_0)  # non-digits wrap around to values >= 10
-    well_formed = digits[:, :17].max(axis=1) < 10
-    well_formed &= (digits[:, 17] < 10) | (matrix[:, 17] == _UPPER_X)
-    checksum_ok = check_characters(matrix[:, :17]) == matrix[:, 17]
-    year = _number(digits, 6, 4)
-    month = _number(digits, 10, 2)
-    day = _number(digits, 12, 2)
+    # One transposed copy: every position is then a contiguous row of bytes, and each step below
+    # is a pass over n bytes (on the (n, 18) view each column is strided, several times slower).
+    columns = np.ascontiguousarray(matrix.T)
+    columns -= np.uint8(_DIGIT_0)  # digits 0-9; anything else wraps around to >= 10
+    highest = columns[0].copy()
+    for i in range(1, 17):
+        np.maximum(highest, columns[i], out=highest)
+    last = columns[17]
+    well_formed = (highest < 10) & ((last < 10) | (last == np.uint8(_UPPER_X - _DIGIT_0)))
+    total = np.zeros(columns.shape[1], dtype=np.int16)
+    for i in range(17):
+        total += columns[i] * np.int16(WEIGHTS[i])
+    checksum_ok = CHECK_CHARS[total % 11] == matrix[:, 17]
+    year = _number(columns, 6, 4)
+    month = _number(columns, 10, 2)
+    day = _number(columns, 12, 2)
     real = _real_dates(year, month, day)
     ymd = year * 10000 + month * 100 + day
     today_ymd = today.year * 10000 + today.month * 100 + today.day
@@ -171,14 +180,15 @@ def check(values: pa.Array | pa.ChunkedArray, today: dt.date | None = None) -> I
     bad_date[rows] = well_formed & ~real
     future[rows] = well_formed & real & (ymd > today_ymd)
     birth_ymd[rows] = np.where(well_formed, ymd, 0)
-    odd[rows] = well_formed & (digits[:, 16] % 2 == 1)
+    odd[rows] = well_formed & (columns[16] % 2 == 1)
     return IdentityCheck(bad_format, bad_checksum, bad_date, future, birth_ymd, odd)
 
 
-def _number(digits: np.ndarray, start: int, width: int) -> np.ndarray:
-    value = np.zeros(digits.shape[0], dtype=np.int32)
+def _number(columns: np.ndarray, start: int, width: int) -> np.ndarray:
+    """The decimal number in positions ``start`` to ``start + width`` of column-major digits."""
+    value = np.zeros(columns.shape[1], dtype=np.int32)
     for i in range(start, start + width):
-        value = value * 10 + digits[:, i]
+        value = value * 10 + columns[i]
     return value
 
 

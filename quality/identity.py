@@ -157,7 +157,7 @@ def check(values: pa.Array | pa.ChunkedArray, today: dt.date | None = None) -> I
     matrix = fixed_width_matrix(values if all_wide else values.filter(pa.array(width_ok)), 18)
     # One transposed copy: every position is then a contiguous row of bytes, and each step below
     # is a pass over n bytes (on the (n, 18) view each column is strided, several times slower).
-    columns = np.ascontiguousarray(matrix.T)
+    columns = np.array(matrix.T, order="C", copy=True)  # a copy: the view is the caller's Arrow buffer
     columns -= np.uint8(_DIGIT_0)  # digits 0-9; anything else wraps around to >= 10
     highest = columns[0].copy()
     for i in range(1, 17):

@@ -106,3 +106,10 @@ def test_legacy_upgrade_agrees_with_stdnum_check_digit(numbers: list[str]) -> No
     for short, full in zip(legacy, normalized.to_pylist(), strict=True):
         body = short[:6] + "19" + short[6:]
         assert full == body + ric.calc_check_digit(body + "0")  # stdnum ignores the last character
+
+
+def test_check_leaves_the_checked_values_untouched() -> None:
+    for values in (["110101199003074514"], ["110101199003074514", "11010119900307451X"]):
+        array = pa.array(values)
+        identity.check(array)
+        assert array.to_pylist() == values

@@ -2,8 +2,8 @@
 
 Usage: ``python -m bench.report 0.1 1.0`` reads ``suite-0.1.json`` and ``suite-1.json`` (written by
 ``make bench SCALE=...``), the result files they list, and prints Markdown: per stage the rows a
-second at each scale and their ratio (1.0 means the stage scales linearly), then the 公安 stages
-against their peers and ceilings at the largest scale.
+second at each scale and their ratio (1.0 means the stage scales linearly), then ShareHub's
+stages against their peers and ceilings at the largest scale.
 """
 
 from __future__ import annotations
@@ -14,12 +14,20 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
-PEERS = {  # ShareHub stage -> (peer stages, ceiling stage) of bench.population
-    "extract: ShareHub SqlTableSource (ADBC, keyset order)": (
+PLATFORM_QUOTA = 10_000  # records a second: 20 requests of 500 records (provincial-platform.md)
+PEERS: list[tuple[str, str, list[str], str | int | None]] = [
+    # (benchmark, ShareHub stage, peer stages, ceiling stage or a fixed ceiling in rows a second)
+    (
+        "population",
+        "extract: ShareHub SqlTableSource (ADBC, keyset order)",
         ["peer extract: pandas.read_sql"],
         "extract: ceiling, ADBC SELECT * into Arrow",
     ),
-    "load: COPY into the empty keyed table (key rebuilt) + commit": (
+    ("rules", "vectorised", ["python_loop", "gx_pandas"], None),
+    ("population", "validate: identity numbers only (GB 11643 check)", [], None),
+    (
+        "population",
+        "load: COPY into the empty keyed table (key rebuilt) + commit",
         [
             "peer load: pandas.to_sql (bare table)",
             "peer load: dlt merge (insert_values)",
@@ -27,7 +35,15 @@ PEERS = {  # ShareHub stage -> (peer stages, ceiling stage) of bench.population
         ],
         "load: ceiling, ADBC COPY into a bare unindexed table",
     ),
-}
+    ("population", "merge: all rows staged, 10% changed, into the loaded table", [], None),
+    ("population", "end to end: initial load (run_ingest)", [], None),
+    (
+        "push",
+        "push cases, 20 requests/s quota",
+        ["peer: one POST per record (sequential), 20 requests/s quota"],
+        PLATFORM_QUOTA,
+    ),
+]
 
 
 def stages(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -75,28 +91,28 @@ def scaling_table(scales: list[str]) -> list[str]:
 
 
 def peer_table(scale: str) -> list[str]:
-    """Markdown rows: the 公安 stages against their peers and ceiling at ``scale``."""
-    population = load_suite(scale).get("population", {})
+    """Markdown rows: ShareHub's stages against their peers and ceilings at ``scale``."""
+    suite = load_suite(scale)
     lines = [
-        "| stage | ShareHub rows/s | peer rows/s | ShareHub / peer | ceiling rows/s | ShareHub / ceiling |",
-        "|---|---|---|---|---|---|",
+        "| stage | rows | ShareHub rows/s | peer rows/s | ShareHub / peer | ceiling rows/s | ShareHub / ceiling |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for stage, (peers, ceiling) in PEERS.items():
-        ours = population.get(stage)
+    for bench, stage, peers, ceiling in PEERS:
+        named = suite.get(bench, {})
+        ours = named.get(stage)
         if ours is None:
             continue
-        top = population.get(ceiling)
-        for i, peer in enumerate(p for p in peers if p in population):
-            theirs = population[peer]["rows_per_second"]
-            ceiling_cells = (
-                f"{top['rows_per_second']:,} | {ours['rows_per_second'] / top['rows_per_second']:.2f}"
-                if top and i == 0
-                else " | "
-            )
-            lines.append(
-                f"| {stage if i == 0 else ''} | {ours['rows_per_second']:,} | {peer.split(': ', 1)[1]} "
-                f"{theirs:,} | {ours['rows_per_second'] / theirs:.2f} | {ceiling_cells} |"
-            )
+        rate = ours["rows_per_second"]
+        top = ceiling if isinstance(ceiling, int) else named.get(ceiling, {}).get("rows_per_second")
+        top_cells = f"{top:,} | {rate / top:.2f}" if top else " | "
+        present = [p for p in peers if p in named] or [None]
+        for i, peer in enumerate(present):
+            peer_cells = " | "
+            if peer is not None:
+                theirs = named[peer]["rows_per_second"]
+                peer_cells = f"{peer.split(': ', 1)[-1]} {theirs:,} | {rate / theirs:.2f}"
+            head = f"{bench}: {stage} | {ours['rows']:,} | {rate:,}" if i == 0 else " | | "
+            lines.append(f"| {head} | {peer_cells} | {top_cells if i == 0 else ' | '} |")
     return lines
 
 

@@ -33,8 +33,13 @@ def test_two_concurrent_runs_never_send_the_same_row(store, platform) -> None:
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
+    threads[0].start()
+    # the second run starts once the first has formed batches: it finds them open and sends
+    # those the first has not taken yet (each batch is held by a lock while it is sent)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and pending_batches(store) == 0:
+        time.sleep(0.01)
+    threads[1].start()
     for t in threads:
         t.join()
     assert not errors
@@ -42,6 +47,13 @@ def test_two_concurrent_runs_never_send_the_same_row(store, platform) -> None:
     assert sum(r.counts["cases"]["sent"] for r in reports) == 400  # and no row went twice
     assert sum(r.counts["cases"]["duplicate"] for r in reports) == 0
     assert len(platform_rows(platform.database_uri)) == 400 and pending(store) == 0
+
+
+def pending_batches(store: str) -> int:
+    with psycopg.connect(store) as conn:
+        return conn.execute(
+            "SELECT count(DISTINCT batch_id) FROM hub.push_outbox WHERE status = 'pending' AND batch_id IS NOT NULL"
+        ).fetchone()[0]
 
 
 def test_a_wrong_secret_stops_the_push_and_changes_nothing(store, platform) -> None:

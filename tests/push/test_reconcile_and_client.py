@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import psycopg
 import requests
@@ -15,24 +14,30 @@ from hub.push.reconcile import reconcile
 from simulators.province import shared_rows
 from tests.push.helpers import client, outbox_rows, platform_rows, push_until_settled
 
-TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+def _accepted_day(store: str) -> dt.date:
+    with psycopg.connect(store) as conn:
+        days = conn.execute("SELECT DISTINCT accepted_on FROM hub.push_outbox WHERE status = 'delivered'").fetchall()
+    assert len(days) == 1
+    return days[0][0]
 
 
 def test_a_record_lost_by_the_platform_is_found_requeued_and_resent(store, platform) -> None:
     cases = shared_rows.insert_cases(store, 12)
     derive_cases(store)
     push_until_settled(store)
-    assert reconcile(store, client(), TODAY)["cases"] == {"day": TODAY.isoformat(), "matched": True}
+    day = _accepted_day(store)  # not the date at import: a run across midnight in Shanghai would miss it
+    assert reconcile(store, client(), day)["cases"] == {"day": day.isoformat(), "matched": True}
     lost = requests.delete(
         platform.url + "/admin/records", params={"kind": "cases", "key": cases[3], "version": 1}, timeout=10
     )
     assert lost.json() == {"deleted": 1}
-    result = reconcile(store, client(), TODAY)["cases"]
+    result = reconcile(store, client(), day)["cases"]
     assert not result["matched"] and result["platform"]["accepted"] == 11 and result["hub"]["accepted"] == 12
     assert result["requeued"] == 12
     reports = push_until_settled(store)
     assert reports[0].counts["cases"]["duplicate"] == 11 and reports[0].counts["cases"]["accepted"] == 1
-    assert reconcile(store, client(), TODAY)["cases"]["matched"]
+    assert reconcile(store, client(), day)["cases"]["matched"]
     held = platform_rows(platform.database_uri)
     assert sorted(held) == sorted(outbox_rows(store, "delivered")) and len(held) == 12
     with psycopg.connect(store) as conn:

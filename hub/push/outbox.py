@@ -48,7 +48,8 @@ def form_batches(conn: psycopg.Connection, kind: str, limit: int = MAX_RECORDS) 
 
     Rows are claimed in id order (``FOR UPDATE SKIP LOCKED``), packed into batches of at most
     ``limit`` records and :data:`MAX_BYTES`, and labelled with one UPDATE per chunk. The first
-    chunk is small, so that sending can start while the rest is being formed.
+    chunk is four batches and each next one five times larger (up to :data:`FORM_CHUNK` rows), so
+    sending starts at once and the senders are not left waiting while a large chunk is formed.
 
     Yields:
         Each committed chunk's new batches, in order, with their record keys.
@@ -84,7 +85,7 @@ def form_batches(conn: psycopg.Connection, kind: str, limit: int = MAX_RECORDS) 
         yield formed
         if len(rows) < chunk:
             return
-        chunk = FORM_CHUNK
+        chunk = min(chunk * 5, FORM_CHUNK)  # grow, so the senders never wait long for the next chunk
 
 
 def _open_batches(conn: psycopg.Connection, kind: str) -> list[Batch]:

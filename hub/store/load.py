@@ -253,7 +253,8 @@ class LoadTransaction:
         rows into an empty table (with ``direct_first_load``) goes straight into the table: its
         primary key is dropped and the table truncated in this transaction (so rows lie in the
         order copied), and :meth:`merge` rebuilds the key. Otherwise rows go to staging.
-        Either way the row digest is computed on the copy thread.
+        Either way the row digest is computed here, while the copy thread is still copying the
+        previous batch.
         """
         if not rows.num_rows:
             return

@@ -71,7 +71,7 @@ def _guess_results(command: str) -> list[str]:
 
 
 def scaling_table(scales: list[str]) -> list[str]:
-    """Markdown rows: every stage's rows a second at each scale and the largest / smallest ratio."""
+    """Markdown rows: every stage's rows a second (and peak memory) at each scale, and the largest / smallest ratio."""
     suites = {s: load_suite(s) for s in scales}
     head = ["benchmark", "stage", *(f"SCALE={s}" for s in scales), "rows/s ratio"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -81,7 +81,8 @@ def scaling_table(scales: list[str]) -> list[str]:
             cells = []
             for s in scales:
                 r = suites[s].get(bench, {}).get(stage)
-                cells.append(f"{r['rows']:,} rows: {r['rows_per_second']:,}/s" if r else "")
+                peak = f", {r['peak_rss_mb']:,.0f} MB" if r and "peak_rss_mb" in r else ""
+                cells.append(f"{r['rows']:,} rows: {r['rows_per_second']:,}/s{peak}" if r else "")
             base = first.get(bench, {}).get(stage)
             ratio = (
                 f"{result['rows_per_second'] / base['rows_per_second']:.2f}" if base and base["rows_per_second"] else ""

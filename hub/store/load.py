@@ -320,7 +320,8 @@ class LoadTransaction:
 
     def _merge_staging(self, unique: bool, staged: int) -> MergeCounts:
         """MERGE the ``staged`` rows of staging into the table."""
-        self._execute(f"ANALYZE {STAGING}")  # the MERGE's join plan needs the staging table's size
+        joined = ", ".join((*self.table.key, self.table.order_by, "record_hash"))
+        self._execute(f"ANALYZE {STAGING} ({joined})")  # the join plan needs the size and the join columns
         row = self._fetchone(merge_sql(self.table, unique), (self.source, self.batch_id))
         assert row is not None
         inserted, updated, distinct = (int(v) for v in row)

@@ -81,9 +81,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=640100)
     args = parser.parse_args()
-    os.environ.setdefault("HUB_HOME", str(Path(__file__).parent / ".work"))
-    for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
-        del os.environ[key]
+    from bench.measure import isolate
+
+    isolate()
 
     import httpx
     import psycopg
@@ -92,16 +92,16 @@ def main() -> None:
     from hub import registry
     from hub.access import consumers
     from hub.api.server import free_port
-    from hub.demo import _reset_database
     from hub.pipeline import run_ingest
     from hub.store import embedded
     from hub.store.migrate import migrate
+    from simulators.database import reset_database
     from simulators.ga import population
 
     admin = embedded.start()
     sock = embedded.socket_dir_of(admin)
-    source_uri = _reset_database(admin, "bench_sim_ga")
-    store_uri = _reset_database(admin, "bench_access")
+    source_uri = reset_database(admin, "bench_sim_ga")
+    store_uri = reset_database(admin, "bench_access")
     os.environ["AIRFLOW_CONN_GA_POPULATION"] = postgres_connection_json(sock, "bench_sim_ga")
     os.environ["AIRFLOW_CONN_HUB_STORE"] = postgres_connection_json(sock, "bench_access")
     population.create(source_uri, args.scale, args.seed)

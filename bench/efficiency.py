@@ -44,19 +44,19 @@ def main() -> None:
     parser.add_argument("--cases-per-day", type=int, default=2000)
     parser.add_argument("--days", type=int, default=90)
     args = parser.parse_args()
-    os.environ.setdefault("HUB_HOME", str(Path(__file__).parent / ".work"))
-    for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
-        del os.environ[key]
+    from bench.measure import isolate
+
+    isolate()
 
     import psycopg
 
     from bench.measure import measure
-    from hub.demo import _reset_database
     from hub.efficiency.compute import recompute
     from hub.store import embedded
     from hub.store.migrate import migrate
+    from simulators.database import reset_database
 
-    uri = _reset_database(embedded.start(), "bench_efficiency")
+    uri = reset_database(embedded.start(), "bench_efficiency")
     migrate(uri)
     per_day, days = args.cases_per_day, args.days
     cases = per_day * days

@@ -15,6 +15,19 @@ from pathlib import Path
 
 import psutil
 
+WORK = Path(__file__).parent / ".work"
+
+
+def isolate() -> None:
+    """Run on the benchmark's own embedded server, whatever the shell has configured.
+
+    ``$HUB_HOME`` defaults to ``bench/.work`` and the shell's ``AIRFLOW_CONN_*`` connections are
+    dropped, so nothing measured touches a configured store.
+    """
+    os.environ.setdefault("HUB_HOME", str(WORK))
+    for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
+        del os.environ[key]
+
 
 @dataclass
 class Measurement:

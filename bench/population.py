@@ -42,9 +42,9 @@ def main() -> None:
 
 def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
     """Run the population benchmark at ``persons`` and write its JSON; return the report."""
-    os.environ.setdefault("HUB_HOME", str(Path(__file__).parent / ".work"))
-    for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
-        del os.environ[key]
+    from bench.measure import isolate
+
+    isolate()
 
     import adbc_driver_postgresql.dbapi as adbc
     import pyarrow as pa
@@ -54,19 +54,19 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
     from connectors.connections import postgres_connection_json
     from connectors.sql_table import SqlTableSource
     from hub import registry
-    from hub.demo import _reset_database
     from hub.pipeline import run_ingest
     from hub.store import embedded
     from hub.store.load import LoadTransaction
     from hub.store.migrate import migrate
     from quality.rules import validate
     from schemas.mappings.ga_population import MAPPING
+    from simulators.database import reset_database
     from simulators.ga import population
 
     n = persons
     admin = embedded.start()
     sock = embedded.socket_dir_of(admin)
-    source_uri = _reset_database(admin, "bench_sim_ga")
+    source_uri = reset_database(admin, "bench_sim_ga")
     os.environ["AIRFLOW_CONN_GA_POPULATION"] = postgres_connection_json(sock, "bench_sim_ga")
     results = []
 
@@ -99,7 +99,7 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
 
     keep = pa.array(~rejected)
     rows = mapped.data.filter(keep).append_column("_ref", mapped.refs.filter(keep).cast(pa.string()))
-    store_uri = _reset_database(admin, "bench_store")
+    store_uri = reset_database(admin, "bench_store")
     migrate(store_uri)
     with measure("load: COPY into the empty keyed table (key rebuilt) + commit", rows.num_rows) as m:
         with LoadTransaction(
@@ -131,7 +131,7 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
             conn.commit()
     results.append(m)
 
-    store_uri = _reset_database(admin, "bench_store")
+    store_uri = reset_database(admin, "bench_store")
     migrate(store_uri)
     spec = registry.get("ga_population")
     from connectors.connections import get_connection

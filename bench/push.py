@@ -25,27 +25,27 @@ def main() -> None:
     parser.add_argument("--certificates", type=int, default=1_000)
     parser.add_argument("--single", type=int, default=100, help="records sent one POST each (the peer)")
     args = parser.parse_args()
-    os.environ.setdefault("HUB_HOME", str(Path(__file__).parent / ".work"))
-    for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
-        del os.environ[key]
+    from bench.measure import isolate
+
+    isolate()
 
     import psycopg
 
     from bench.measure import measure
     from connectors.provincial import ClientSettings, ProvincialClient
-    from hub.demo import _reset_database
     from hub.push.cases import derive_cases
     from hub.push.certificates import derive_certificates
     from hub.push.outbox import push
     from hub.push.signer import Sm2Signer
     from hub.store import embedded
     from hub.store.migrate import migrate
+    from simulators.database import reset_database
     from simulators.province import shared_rows
     from simulators.province.faults import FaultConfig
     from simulators.province.provision import provision
 
     admin = embedded.start()
-    store = _reset_database(admin, "bench_push_store")
+    store = reset_database(admin, "bench_push_store")
     migrate(store)
     results = []
     shared_rows.insert_cases(store, args.cases)

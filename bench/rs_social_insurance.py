@@ -27,9 +27,9 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=640100)
     args = parser.parse_args()
-    os.environ.setdefault("HUB_HOME", str(Path(__file__).parent / ".work"))
-    for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
-        del os.environ[key]
+    from bench.measure import isolate
+
+    isolate()
 
     import requests
 
@@ -37,12 +37,12 @@ def main() -> None:
     from connectors.connections import get_connection, postgres_connection_json
     from connectors.rest_paged import build
     from hub import registry
-    from hub.demo import _reset_database
     from hub.pipeline import run_ingest
     from hub.settings import hub_home
     from hub.store import embedded
     from hub.store.migrate import migrate
     from simulators.city import CityPlan
+    from simulators.database import reset_database
     from simulators.rs import provision
 
     plan = CityPlan(args.persons, args.seed)
@@ -54,7 +54,7 @@ def main() -> None:
         env = provision.provision(plan, admin, home)
     results.append(m)
     os.environ.update(env)
-    store = _reset_database(admin, "bench_store_rs")
+    store = reset_database(admin, "bench_store_rs")
     migrate(store)
     os.environ["AIRFLOW_CONN_HUB_STORE"] = postgres_connection_json(embedded.socket_dir_of(admin), "bench_store_rs")
     process = provision.start(home, home / "server.log")

@@ -21,9 +21,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=640100)
     parser.add_argument("--history-days", type=int, default=365, help="days of cases in the 政务服务 full load")
     args = parser.parse_args()
-    os.environ.setdefault("HUB_HOME", str(Path(__file__).parent / ".work"))
-    for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
-        del os.environ[key]
+    from bench.measure import isolate
+
+    isolate()
 
     from bench.measure import measure, write_report
     from hub import registry

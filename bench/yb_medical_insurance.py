@@ -19,9 +19,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=300_000, help="persons in the city")
     parser.add_argument("--seed", type=int, default=640100)
     args = parser.parse_args()
-    os.environ.setdefault("HUB_HOME", str(Path(__file__).parent / ".work"))
-    for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
-        del os.environ[key]
+    from bench.measure import isolate
+
+    isolate()
 
     import shutil
 
@@ -30,13 +30,13 @@ def main() -> None:
     from bench.measure import measure, write_report
     from connectors.file_drop import FileDropSource
     from hub import registry
-    from hub.demo import _reset_database
     from hub.pipeline import run_ingest
     from hub.settings import hub_home
     from hub.store import embedded
     from hub.store.migrate import migrate
     from schemas.mappings.yb_medical_insurance import HEADER
     from simulators.city import CityPlan
+    from simulators.database import reset_database
     from simulators.yb import enrolments
     from simulators.yb.provision import deliver_day, inbox_of, provision
 
@@ -63,7 +63,7 @@ def main() -> None:
     m.extra = {"file_mb": round(size_mb, 1), "arrow_peak_mb": round(arrow_peak / 2**20, 1)}
     results.append(m)
 
-    store_uri = _reset_database(admin, "bench_store")
+    store_uri = reset_database(admin, "bench_store")
     migrate(store_uri)
     spec = registry.get("yb_medical_insurance")
     with measure("end to end: full file (run_ingest)") as m:

@@ -52,12 +52,6 @@ class DemoReport:
         }
 
 
-def _reset_database(admin: str, database: str) -> str:
-    from simulators.database import reset_database
-
-    return reset_database(admin, database)
-
-
 def prepare(scale: int, seed: int) -> tuple[str, str, list[subprocess.Popen]]:
     """Start the embedded server, reset the demo store, provision every simulator, point the connections at them.
 
@@ -69,11 +63,12 @@ def prepare(scale: int, seed: int) -> tuple[str, str, list[subprocess.Popen]]:
     from hub.settings import hub_home
     from hub.store import embedded
     from simulators.city import CityPlan
+    from simulators.database import reset_database
     from simulators.demo_city import SIMULATORS
 
     admin = embedded.start()
     airflow_env.configure(airflow_env.embedded_metadata_uri(admin))
-    store = _reset_database(admin, DEMO_STORE_DATABASE)
+    store = reset_database(admin, DEMO_STORE_DATABASE)
     # The demo always works on its own databases, whatever the shell has configured.
     os.environ["AIRFLOW_CONN_HUB_STORE"] = postgres_connection_json(embedded.socket_dir_of(admin), DEMO_STORE_DATABASE)
     airflow_env.migrate_metadata()

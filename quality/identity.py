@@ -40,11 +40,25 @@ def check_characters(body: np.ndarray) -> np.ndarray:
     Returns:
         ``(n,)`` uint8 array of ASCII check characters (``0``-``9`` or ``X``).
     """
-    total = np.zeros(body.shape[0], dtype=np.int16)
+    return _check_characters(_digits_by_position(body))
+
+
+def _digits_by_position(matrix: np.ndarray) -> np.ndarray:
+    """``(width, n)`` digit values of an ``(n, width)`` ASCII matrix, each position a contiguous row.
+
+    A copy, never a view: the matrix may be the caller's Arrow buffer. Anything not a digit wraps
+    around to a value of 10 or more.
+    """
+    columns = np.array(matrix.T, order="C", copy=True)
+    columns -= np.uint8(_DIGIT_0)
+    return columns
+
+
+def _check_characters(columns: np.ndarray) -> np.ndarray:
+    """Check characters of position-major digits (the first 17 rows of ``columns``)."""
+    total = np.zeros(columns.shape[1], dtype=np.int16)
     for i in range(17):
-        # ASCII bytes times weights: the '0' offset is taken off once below, not per column.
-        total += body[:, i] * np.int16(WEIGHTS[i])
-    total -= np.int16(_DIGIT_0 * int(WEIGHTS.sum()))
+        total += columns[i] * np.int16(WEIGHTS[i])
     return CHECK_CHARS[total % 11]  # numpy's % is non-negative for a positive divisor
 
 
@@ -155,19 +169,15 @@ def check(values: pa.Array | pa.ChunkedArray, today: dt.date | None = None) -> I
         return IdentityCheck(bad_format, bad_checksum, bad_date, future, birth_ymd, odd)
     all_wide = bool(width_ok.all())
     matrix = fixed_width_matrix(values if all_wide else values.filter(pa.array(width_ok)), 18)
-    # One transposed copy: every position is then a contiguous row of bytes, and each step below
-    # is a pass over n bytes (on the (n, 18) view each column is strided, several times slower).
-    columns = np.array(matrix.T, order="C", copy=True)  # a copy: the view is the caller's Arrow buffer
-    columns -= np.uint8(_DIGIT_0)  # digits 0-9; anything else wraps around to >= 10
+    # Position-major: each step below is then a pass over n contiguous bytes (on the (n, 18) view
+    # each position is strided, several times slower).
+    columns = _digits_by_position(matrix)
     highest = columns[0].copy()
     for i in range(1, 17):
         np.maximum(highest, columns[i], out=highest)
     last = columns[17]
     well_formed = (highest < 10) & ((last < 10) | (last == np.uint8(_UPPER_X - _DIGIT_0)))
-    total = np.zeros(columns.shape[1], dtype=np.int16)
-    for i in range(17):
-        total += columns[i] * np.int16(WEIGHTS[i])
-    checksum_ok = CHECK_CHARS[total % 11] == matrix[:, 17]
+    checksum_ok = _check_characters(columns) == matrix[:, 17]
     year = _number(columns, 6, 4)
     month = _number(columns, 10, 2)
     day = _number(columns, 12, 2)

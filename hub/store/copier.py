@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,16 +15,14 @@ class _Job:
     target: str
     rows: pa.Table
     db_schema: str | None
-    prepare: Callable[[pa.Table], pa.Table] | None
 
 
 class BackgroundCopy:
     """COPYs Arrow tables on a thread, so the next batch is mapped while the server ingests.
 
     ADBC releases the GIL while it streams a COPY (a Python loop ran at full speed beside a
-    1M-row COPY), and so does numpy in a job's ``prepare`` step (the row digests): both overlap
-    the mapping. The connection is not shared: every other statement of the transaction waits
-    for :meth:`drain`. At most ``depth`` tables wait, which bounds the memory held.
+    1M-row COPY), so the COPY overlaps the mapping. The connection is not shared: every other
+    statement of the transaction waits for :meth:`drain`. At most ``depth`` tables wait, which bounds the memory held.
     """
 
     def __init__(self, cursor: Any, depth: int = 2) -> None:
@@ -35,27 +32,19 @@ class BackgroundCopy:
         self._cancelled = False
         self._thread: threading.Thread | None = None
 
-    def put(
-        self,
-        target: str,
-        rows: pa.Table,
-        *,
-        db_schema: str | None = None,
-        prepare: Callable[[pa.Table], pa.Table] | None = None,
-    ) -> None:
+    def put(self, target: str, rows: pa.Table, *, db_schema: str | None = None) -> None:
         """Queue ``rows`` for COPY into ``target`` (raises an earlier COPY's error).
 
         Args:
             target: The table; a temporary table of the session unless ``db_schema`` is given.
             rows: The rows, columns matched to the table's by name.
             db_schema: The schema of a regular (not temporary) target table.
-            prepare: Runs on the thread before the COPY (adds computed columns).
         """
         self._raise()
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="load-copy", daemon=True)
             self._thread.start()
-        self._queue.put(_Job(target, rows, db_schema, prepare))
+        self._queue.put(_Job(target, rows, db_schema))
 
     def drain(self) -> None:
         """Wait until every queued table is copied; re-raise the first COPY error."""
@@ -82,10 +71,9 @@ class BackgroundCopy:
             if self._cancelled or self._error is not None:
                 continue
             try:
-                rows = job.prepare(job.rows) if job.prepare is not None else job.rows
                 if job.db_schema is None:
-                    self._cursor.adbc_ingest(job.target, rows, mode="append", temporary=True)
+                    self._cursor.adbc_ingest(job.target, job.rows, mode="append", temporary=True)
                 else:
-                    self._cursor.adbc_ingest(job.target, rows, mode="append", db_schema_name=job.db_schema)
+                    self._cursor.adbc_ingest(job.target, job.rows, mode="append", db_schema_name=job.db_schema)
             except BaseException as exc:  # re-raised in the loading thread by put() or drain()
                 self._error = exc

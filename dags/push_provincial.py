@@ -14,7 +14,8 @@ from __future__ import annotations
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, task
 
 from hub.dag_factory import DEFAULT_ARGS, START_DATE
-from hub.push.assets import CASES_ASSET, CERTIFICATES_ASSET, POOL_NAME
+from hub.deployment import PROVINCIAL_POOL
+from hub.push.assets import CASES_ASSET, CERTIFICATES_ASSET
 
 with DAG(
     dag_id="push_provincial",
@@ -30,7 +31,7 @@ with DAG(
     tags=["sharehub", "push", "province"],
 ) as dag:
 
-    @task(task_id="push", pool=POOL_NAME)
+    @task(task_id="push", pool=PROVINCIAL_POOL.name)
     def push() -> dict:
         """Send every pending record and record each result."""
         from hub.push.tasks import push_task

@@ -12,7 +12,7 @@ from __future__ import annotations
 from airflow.sdk import DAG, CronTriggerTimetable, task
 
 from hub.dag_factory import DEFAULT_ARGS, START_DATE
-from hub.push.assets import POOL_NAME
+from hub.deployment import PROVINCIAL_POOL
 
 with DAG(
     dag_id="reconcile_provincial",
@@ -25,7 +25,7 @@ with DAG(
     tags=["sharehub", "push", "province", "reconciliation"],
 ) as dag:
 
-    @task(task_id="reconcile", pool=POOL_NAME)
+    @task(task_id="reconcile", pool=PROVINCIAL_POOL.name)
     def reconcile(dag_run=None) -> dict:
         """Compare yesterday per kind; re-queue on a difference."""
         from hub.push.tasks import reconcile_day, reconcile_task
@@ -33,7 +33,7 @@ with DAG(
         day = reconcile_day(dag_run.run_after if dag_run else None).isoformat()
         return {"day": day, "result": reconcile_task(day)}
 
-    @task(task_id="push_requeued", pool=POOL_NAME)
+    @task(task_id="push_requeued", pool=PROVINCIAL_POOL.name)
     def push_requeued(first: dict) -> dict:
         """Resend what was re-queued (nothing to do when every kind matched)."""
         from hub.push.tasks import push_task
@@ -42,7 +42,7 @@ with DAG(
             return {}
         return push_task()
 
-    @task(task_id="recheck", pool=POOL_NAME)
+    @task(task_id="recheck", pool=PROVINCIAL_POOL.name)
     def recheck(first: dict, _pushed: dict) -> dict:
         """Check the day again (no re-queue); the result is stored with the first."""
         from hub.push.tasks import reconcile_task

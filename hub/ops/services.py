@@ -1,4 +1,4 @@
-"""What ``hub up`` starts besides the store: the Airflow components, the data API, the pools.
+"""What ``hub up`` starts besides the store: the Airflow components and the data API.
 
 Each list is data: adding a process is one line. The department simulators come from
 :data:`simulators.demo_city.SIMULATORS` (see :mod:`hub.ops.simulate`).
@@ -52,9 +52,3 @@ APPLICATION_PROCESSES: tuple[Process, ...] = (
         requires_module="hub.api.app",
     ),
 )
-
-# name -> (slots, description)
-POOLS: dict[str, tuple[int, str]] = {
-    "provincial_push": (2, "Pushes to the provincial platform (it rate-limits per city)"),
-    "department_sources": (4, "Concurrent reads against department systems"),
-}

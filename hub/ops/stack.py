@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hub.deployment import pools_import_json
 from hub.ops import procs, progress, simulate
 from hub.ops.procs import StackError
-from hub.ops.services import AIRFLOW_PROCESSES, APPLICATION_PROCESSES, POOLS, Process
+from hub.ops.services import AIRFLOW_PROCESSES, APPLICATION_PROCESSES, Process
 from hub.settings import HUB_DATABASE, PROJECT_ROOT, hub_home
 
 HOST = "127.0.0.1"
@@ -135,12 +136,10 @@ def _importable(module: str) -> bool:
 
 
 def import_pools(env: dict[str, str], work_dir: Path) -> None:
-    """Create or update the pools of :data:`hub.ops.services.POOLS` with ``airflow pools import``."""
+    """Create or update the pools of :data:`hub.deployment.POOLS` with ``airflow pools import``."""
     work_dir.mkdir(parents=True, exist_ok=True)
     pools_file = work_dir / "pools.json"
-    pools_file.write_text(
-        json.dumps({n: {"slots": s, "description": d, "include_deferred": False} for n, (s, d) in POOLS.items()})
-    )
+    pools_file.write_text(pools_import_json())
     airflow = str(Path(sys.executable).parent / "airflow")
     result = subprocess.run([airflow, "pools", "import", str(pools_file)], env=env, capture_output=True, text=True)
     if result.returncode != 0:

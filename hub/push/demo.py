@@ -88,7 +88,7 @@ def push_and_reconcile(fill_if_empty: bool = True) -> dict[str, Any]:
         {kind: "matched" | differences}, "filled": {...}}``.
     """
     from hub.dagrun import run_dag_once
-    from hub.push.tasks import ensure_pool
+    from hub.deployment import create_pools
     from hub.store import embedded
     from hub.store.connection import store_uri
     from simulators.province.provision import provision
@@ -99,7 +99,7 @@ def push_and_reconcile(fill_if_empty: bool = True) -> dict[str, Any]:
     saved = {k: os.environ.get(k) for k in platform.env}
     os.environ.update(platform.env)
     try:
-        ensure_pool()
+        create_pools()
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         runs = {}
         for dag_id in ("derive_certificates", "push_provincial"):

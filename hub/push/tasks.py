@@ -80,12 +80,3 @@ def reconcile_task(day: str, requeue: bool = True) -> dict[str, Any]:
         if not entry["matched"]:
             log.warning("reconciliation %s %s differs: %s", kind, day, entry)
     return result
-
-
-def ensure_pool() -> None:
-    """Declare the platform's Airflow pool in the metadata database (idempotent)."""
-    from airflow.models.pool import Pool
-
-    from hub.push.assets import POOL_DESCRIPTION, POOL_NAME, POOL_SLOTS
-
-    Pool.create_or_update_pool(POOL_NAME, POOL_SLOTS, POOL_DESCRIPTION, include_deferred=False)

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from hub.dagrun import run_dag_once
-from hub.push.tasks import ensure_pool
+from hub.deployment import create_pools
 from simulators.province import shared_rows
 from tests.push.conftest import platform  # noqa: F401  (the simulated platform fixture)
 from tests.push.helpers import outbox_rows, platform_rows
@@ -19,7 +19,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_derive_push_and_reconcile_dags(airflow_db, store, platform) -> None:  # noqa: F811
-    ensure_pool()
+    create_pools()
     entities = shared_rows.insert_entities(store, 12)
     shared_rows.insert_cards(store, 8)
     shared_rows.insert_cases(store, 30)

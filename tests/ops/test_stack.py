@@ -16,8 +16,8 @@ import psutil
 import pytest
 import requests
 
+from hub.deployment import POOLS
 from hub.ops import procs
-from hub.ops.services import POOLS
 from hub.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
@@ -109,8 +109,8 @@ def test_make_up_serves_every_dag_on_localhost_and_make_down_leaves_nothing(home
         for dag_id in expected_dags():
             details = requests.get(f"{api}/api/v2/dags/{dag_id}/details", timeout=10).json()
             assert details["doc_md"] and details["doc_md"].startswith("# "), dag_id
-        for name, (slots, _) in POOLS.items():
-            assert requests.get(f"{api}/api/v2/pools/{name}", timeout=10).json()["slots"] == slots
+        for pool in POOLS:
+            assert requests.get(f"{api}/api/v2/pools/{pool.name}", timeout=10).json()["slots"] == pool.slots
 
         running = _stack_processes(home)
         names = {p.stem for p in (home / "run").glob("*.pid")}

@@ -190,9 +190,11 @@ def _quality(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     from hub.ops.stack import StackError, up
+    from hub.ops.status import stdout_to_stderr
 
     try:
-        info = up(timeout=args.timeout)
+        with stdout_to_stderr():  # parsing the DAGs logs through Airflow's stdout handler
+            info = up(timeout=args.timeout, executor=args.executor)
     except StackError as exc:
         print(f"hub up: {exc}", file=sys.stderr)
         return 1
@@ -281,8 +283,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     upp = sub.add_parser("up", help="start the whole stack on this machine (store, simulators, Airflow, API)")
     upp.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for Airflow and the DAGs")
+    upp.add_argument(
+        "--executor",
+        choices=["local", "celery"],
+        default="local",
+        help="local: LocalExecutor; celery: a Redis broker and two Celery workers, as compose deploys",
+    )
     upp.set_defaults(func=_up)
     sub.add_parser("down", help="stop everything `hub up` started").set_defaults(func=_down)
+
+    from hub.ops.airflow_cli import add_parsers as add_airflow_parsers
+
+    add_airflow_parsers(sub)
 
     stat = sub.add_parser("status", help="every source's last run, freshness, quarantine, backlog")
     stat.add_argument("--json", action="store_true")

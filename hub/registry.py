@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from schemas.mapping import Mapping
 
 
+# A scheduled run waits for the marker of its logical date; a run triggered by hand from the UI or
+# REST API has no logical date (Airflow 3), so it waits for any complete delivery instead.
+YB_DAY_MARKER = "YB_CBXX_{{ dag_run.logical_date.strftime('%Y%m%d') if dag_run.logical_date else '*' }}.ok"
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     """A department source system.
@@ -127,9 +132,10 @@ SOURCES: tuple[SourceSpec, ...] = (
         mapping="schemas.mappings.yb_medical_insurance:MAPPING",
         table="shared.medical_insurance",
         schedule="@daily",
-        options={"pattern": "YB_CBXX_*.csv", "wait_for": "YB_CBXX_{{ ds_nodash }}.ok"},
+        options={"pattern": "YB_CBXX_*.csv", "wait_for": YB_DAY_MARKER},
         description=(
-            "Waits (deferred, holding no worker slot) for the day's `.ok` marker in the 医保 inbox, then "
+            "Waits (deferred, holding no worker slot) for the day's `.ok` marker in the 医保 inbox (a run "
+            "triggered by hand, which has no logical date, waits for any `.ok`), then "
             "reads every complete `YB_CBXX_<YYYYMMDD>.csv` not read before (by SHA-256; a re-delivered "
             "file is recorded and skipped), GBK or UTF-8 with BOM, streamed; maps 参保信息 into "
             "`shared.medical_insurance` (the latest 变更时间 wins). Deliveries are listed in "

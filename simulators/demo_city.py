@@ -87,10 +87,26 @@ def _start_rs(home: Path, log: Path) -> subprocess.Popen:
     return start(home, log)
 
 
+def _start_province(home: Path, log: Path) -> subprocess.Popen:
+    from simulators.province.local import start
+
+    return start(home, log)
+
+
+def _no_day(plan: CityPlan, admin_uri: str, home: Path, day: int) -> dict[str, Any]:
+    return {}
+
+
 SIMULATORS: tuple[DepartmentSimulator, ...] = (
     DepartmentSimulator("ga_population", _provision("simulators.ga.provision"), _ga_day),
     DepartmentSimulator("sc_market_entities", _provision("simulators.sc.provision"), _sc_day),
     DepartmentSimulator("zw_cases", _provision("simulators.zw.provision"), _zw_day),
     DepartmentSimulator("yb_medical_insurance", _provision("simulators.yb.provision"), _yb_day),
     DepartmentSimulator("rs_social_insurance", _provision("simulators.rs.provision"), _rs_day, start=_start_rs),
+)
+
+# The provincial platform the push delivers to: provisioned and served with the departments by
+# ``hub simulate up`` / ``hub up``, but it has no day of changes of its own.
+PROVINCE = DepartmentSimulator(
+    "provincial_platform", _provision("simulators.province.local"), _no_day, start=_start_province
 )

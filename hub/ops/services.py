@@ -20,6 +20,8 @@ class Process:
         port_env: Environment variable choosing its port, if it listens.
         default_port: Its port when ``port_env`` is unset.
         requires_module: Start only when this module is importable (parts built in parallel).
+        system: ``argv[0]`` is a system program found on ``PATH`` (e.g. ``redis-server``), not
+            one of the venv's.
     """
 
     name: str
@@ -27,6 +29,7 @@ class Process:
     port_env: str | None = None
     default_port: int | None = None
     requires_module: str | None = None
+    system: bool = False
 
 
 AIRFLOW_PROCESSES: tuple[Process, ...] = (
@@ -41,6 +44,22 @@ AIRFLOW_PROCESSES: tuple[Process, ...] = (
     Process("airflow-scheduler", ("airflow", "scheduler", "--skip-serve-logs")),
     Process("airflow-dag-processor", ("airflow", "dag-processor")),
     Process("airflow-triggerer", ("airflow", "triggerer", "--skip-serve-logs")),
+)
+
+EXECUTORS = ("local", "celery")
+
+# ``hub up --executor celery``: the multi-machine layout of docker-compose.yml on one machine, a
+# Redis broker (the distribution's redis-server; its password is in the config file ``{run}``
+# holds) and two Celery workers sharing the GX home and Data Docs under $HUB_HOME.
+CELERY_PROCESSES: tuple[Process, ...] = (
+    Process("redis", ("redis-server", "{run}/redis.conf"), port_env="HUB_REDIS_PORT", default_port=6379, system=True),
+    *(
+        Process(
+            f"airflow-celery-worker-{n}",
+            ("airflow", "celery", "worker", "--celery-hostname", f"worker{n}@%h", "--skip-serve-logs"),
+        )
+        for n in (1, 2)
+    ),
 )
 
 APPLICATION_PROCESSES: tuple[Process, ...] = (

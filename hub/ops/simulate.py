@@ -1,6 +1,7 @@
 """``hub simulate up|down``: the five department simulators of one city on this machine.
 
-``up`` provisions every simulator of :data:`simulators.demo_city.SIMULATORS` for a city of
+``up`` provisions every simulator of :data:`simulators.demo_city.SIMULATORS` and the provincial
+platform (:data:`~simulators.demo_city.PROVINCE`, with the city's SM2 signing key) for a city of
 ``scale`` persons (databases on the embedded server, the 医保 inbox), starts the server
 simulators (人社) by pid file under ``$HUB_HOME/run``, and writes the ``AIRFLOW_CONN_*`` values
 to ``$HUB_HOME/run/simulators.env`` (mode 0600: it holds the simulators' secrets) for a shell
@@ -34,7 +35,7 @@ def up(scale: int, seed: int = 640100, home: Path | None = None, admin_uri: str 
     """
     from hub.store import embedded
     from simulators.city import CityPlan
-    from simulators.demo_city import SIMULATORS
+    from simulators.demo_city import PROVINCE, SIMULATORS
 
     home = (home or hub_home()).resolve()
     rdir = _run_dir(home)
@@ -42,15 +43,17 @@ def up(scale: int, seed: int = 640100, home: Path | None = None, admin_uri: str 
     admin = admin_uri or embedded.start(home)
     state_path = rdir / STATE_FILE
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    if state.get("scale") == scale and state.get("seed") == seed:
+    simulators = (*SIMULATORS, PROVINCE)
+    names = [s.source for s in simulators]
+    if state.get("scale") == scale and state.get("seed") == seed and state.get("simulators") == names:
         env: dict[str, str] = state["env"]
     else:
         env = {}
         plan = CityPlan(scale, seed)
-        for simulator in SIMULATORS:
+        for simulator in simulators:
             env.update(simulator.provision(plan, admin, home))
-        _write_private(state_path, json.dumps({"scale": scale, "seed": seed, "env": env}))
-    for simulator in SIMULATORS:
+        _write_private(state_path, json.dumps({"scale": scale, "seed": seed, "simulators": names, "env": env}))
+    for simulator in simulators:
         name = PREFIX + simulator.source
         if simulator.start is not None and procs.read_pid_file(rdir / f"{name}.pid") is None:
             process = simulator.start(home, home / "logs" / f"{name}.log")

@@ -4,7 +4,11 @@
 the store and Airflow's metadata (database ``airflow`` on the embedded server), imports the
 pools, starts the Airflow api-server, scheduler (LocalExecutor), dag-processor and triggerer
 and, when it exists, the data API, then waits until the api-server lists every DAG without
-import errors. Everything listens on 127.0.0.1 only; ports come from the environment.
+import errors. Everything listens on 127.0.0.1 only; ports come from the environment. The
+simulators include the provincial platform, with the connections ``provincial_platform`` and
+``certificate_signer`` (a generated SM2 key pair, kept mode 0600). With ``executor="celery"`` a
+Redis broker and two Celery workers replace the LocalExecutor. The environment of the Airflow
+processes is written to ``$HUB_HOME/run/airflow.env`` for ``hub airflow …``.
 
 ``down`` stops what ``up`` started: each process with its process group and descendants, and
 the embedded store if ``up`` started it. Pid files live in ``$HUB_HOME/run``, logs in
@@ -17,6 +21,7 @@ import importlib.util
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -25,8 +30,9 @@ from typing import Any
 
 from hub.deployment import pools_import_json
 from hub.ops import procs, progress, simulate
+from hub.ops.airflow_cli import env_file, write_env_file
 from hub.ops.procs import StackError
-from hub.ops.services import AIRFLOW_PROCESSES, APPLICATION_PROCESSES, Process
+from hub.ops.services import AIRFLOW_PROCESSES, APPLICATION_PROCESSES, CELERY_PROCESSES, EXECUTORS, Process
 from hub.settings import HUB_DATABASE, PROJECT_ROOT, hub_home
 
 HOST = "127.0.0.1"
@@ -40,6 +46,7 @@ class StackInfo:
 
     home: str
     api_url: str
+    executor: str = "local"
     processes: dict[str, int] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
@@ -83,8 +90,29 @@ def _fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def stack_env(home: Path, admin_uri: str, api_port: int) -> dict[str, str]:
-    """The environment of every stack process (values already in the environment win)."""
+def _celery_env(home: Path, redis_port: int) -> dict[str, str]:
+    """CeleryExecutor settings: the Redis broker (password in its 0600 config) and the result backend."""
+    password = _persistent_secret(home, "redis_password", lambda: secrets.token_urlsafe(32))
+    conf = run_dir(home) / "redis.conf"
+    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(
+            f"bind {HOST}\nport {redis_port}\nrequirepass {password}\nprotected-mode yes\n"
+            f'save ""\nappendonly no\ndir {run_dir(home)}\n'
+        )
+    metadata = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": f"redis://:{password}@{HOST}:{redis_port}/0",
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{metadata}",
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+    }
+
+
+def stack_env(
+    home: Path, admin_uri: str, api_port: int, executor: str = "local", redis_port: int = 0
+) -> dict[str, str]:
+    """The environment of every stack process (values already in the environment win, but the executor)."""
     from connectors.connections import postgres_connection_json
     from hub import airflow_env
     from hub.store.embedded import socket_dir_of
@@ -97,6 +125,9 @@ def stack_env(home: Path, admin_uri: str, api_port: int) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+        # One api-server worker on a small machine answers slowly under load; the default 5 s
+        # made task supervisors give up on it and fail their tasks.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
         "AIRFLOW__CORE__FERNET_KEY": _persistent_secret(home, "fernet_key", _fernet_key),
         "AIRFLOW__API__HOST": HOST,
         "AIRFLOW__API__PORT": str(api_port),
@@ -109,6 +140,8 @@ def stack_env(home: Path, admin_uri: str, api_port: int) -> dict[str, str]:
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
+    if executor == "celery":
+        os.environ.update(_celery_env(home, redis_port))
     return dict(os.environ)
 
 
@@ -122,10 +155,14 @@ def _check_ports(wanted: dict[str, tuple[str, int]]) -> None:
             raise StackError(f"port {HOST}:{port} for {name} is in use; set {env_var} to a free port")
 
 
-def _argv(proc: Process, port: int | None) -> list[str]:
-    bin_dir = Path(sys.executable).parent
-    head = str(bin_dir / proc.argv[0]) if proc.argv[0] != "python" else sys.executable
-    return [head, *(a.format(host=HOST, port=port) for a in proc.argv[1:])]
+def _argv(proc: Process, port: int | None, rdir: Path) -> list[str]:
+    if proc.system:
+        head = shutil.which(proc.argv[0])
+        if head is None:
+            raise StackError(f"{proc.name} needs {proc.argv[0]} on PATH (Debian: apt-get install {proc.argv[0]})")
+    else:
+        head = str(Path(sys.executable).parent / proc.argv[0]) if proc.argv[0] != "python" else sys.executable
+    return [head, *(a.format(host=HOST, port=port, run=rdir) for a in proc.argv[1:])]
 
 
 def _importable(module: str) -> bool:
@@ -178,7 +215,12 @@ def expected_dags() -> list[str]:
 
 
 def _start(
-    home: Path, ports: dict[str, tuple[str, int]], processes: list[Process], skipped: list[str], bar: progress.Steps
+    home: Path,
+    ports: dict[str, tuple[str, int]],
+    processes: list[Process],
+    skipped: list[str],
+    bar: progress.Steps,
+    executor: str,
 ) -> StackInfo:
     """Store, simulators, migrations, pools, then every process; returns what was started."""
     from hub import airflow_env
@@ -191,7 +233,7 @@ def _start(
         (rdir / STORE_MARKER).write_text("started by hub up\n")
     admin = embedded.start(home)
     api_port = ports["airflow-api-server"][1]
-    stack_env(home, admin, api_port)
+    stack_env(home, admin, api_port, executor, ports.get("redis", ("", 0))[1])
     bar.advance("preparing the simulators")
     scale = int(os.environ.get("HUB_SIM_SCALE", DEFAULT_SIM_SCALE))
     for key, value in simulate.up(scale, home=home, admin_uri=admin).items():
@@ -203,13 +245,15 @@ def _start(
     airflow_env.migrate_metadata()
     bar.advance("importing the pools")
     import_pools(env, rdir)
+    write_env_file(env, home)
     bar.advance("starting the processes")
     started: dict[str, int] = {}
     for proc in processes:
-        started[proc.name] = procs.spawn(proc.name, _argv(proc, port_of(proc)), env, rdir, ldir, PROJECT_ROOT)
+        started[proc.name] = procs.spawn(proc.name, _argv(proc, port_of(proc), rdir), env, rdir, ldir, PROJECT_ROOT)
     info = StackInfo(
         home=str(home),
         api_url=f"http://{HOST}:{api_port}",
+        executor=executor,
         processes=started,
         ports={k: v[1] for k, v in ports.items()},
         skipped=skipped,
@@ -231,12 +275,20 @@ def _wait_for_dags(api_url: str, timeout: float) -> list[str]:
     return want
 
 
-def up(home: Path | None = None, timeout: float = 300.0, wait_dags: bool = True) -> StackInfo:
+def up(home: Path | None = None, timeout: float = 300.0, wait_dags: bool = True, executor: str = "local") -> StackInfo:
     """Bring the stack up (see the module docs).
+
+    Args:
+        home: ``$HUB_HOME``.
+        timeout: Seconds to wait for the api-server and for the DAGs to be listed.
+        wait_dags: Wait until the api-server lists every DAG.
+        executor: ``local`` (LocalExecutor) or ``celery`` (a Redis broker and two Celery workers).
 
     Raises:
         StackError: if it is already up, a port is taken, or a part does not come up in time.
     """
+    if executor not in EXECUTORS:
+        raise StackError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     home = (home or hub_home()).resolve()
     rdir = run_dir(home)
     rdir.mkdir(parents=True, exist_ok=True)
@@ -246,13 +298,13 @@ def up(home: Path | None = None, timeout: float = 300.0, wait_dags: bool = True)
 
     present = [p for p in APPLICATION_PROCESSES if p.requires_module is None or _importable(p.requires_module)]
     skipped = [p.name for p in APPLICATION_PROCESSES if p not in present]
-    processes = [*AIRFLOW_PROCESSES, *present]
+    processes = [*AIRFLOW_PROCESSES, *(CELERY_PROCESSES if executor == "celery" else ()), *present]
     ports = {p.name: (p.port_env or "", port) for p in processes if (port := port_of(p)) is not None}
     _check_ports(ports)
 
     try:
         with progress.steps("hub up", 7) as bar:
-            info = _start(home, ports, processes, skipped, bar)
+            info = _start(home, ports, processes, skipped, bar, executor)
             bar.advance("waiting for the api-server and the DAGs")
             _wait_for_api(info.api_url, timeout)
             if wait_dags:
@@ -286,4 +338,5 @@ def down(home: Path | None = None) -> list[str]:
             stopped.append("store")
         marker.unlink()
     (rdir / "stack.json").unlink(missing_ok=True)
+    env_file(home).unlink(missing_ok=True)
     return stopped

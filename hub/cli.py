@@ -377,6 +377,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return USAGE_EXIT
         except KeyboardInterrupt:
             return 130
+        except Exception as exc:
+            if not _unreachable_store(exc):
+                raise
+            print(
+                f"{_command_name(args)}: cannot reach the store ({_one_line(str(exc))}); "
+                "check the hub_store connection (AIRFLOW_CONN_HUB_STORE) or `hub store status`",
+                file=sys.stderr,
+            )
+            return 1
+
+
+def _unreachable_store(exc: Exception) -> bool:
+    """Whether ``exc`` is psycopg failing to connect (psycopg is not imported just to ask)."""
+    psycopg = sys.modules.get("psycopg")
+    failed = psycopg is not None and isinstance(exc, psycopg.OperationalError)
+    return failed and str(exc).startswith("connection failed")
 
 
 if __name__ == "__main__":

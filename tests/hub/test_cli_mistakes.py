@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from hub.access import catalogue, consumers, grants
-from tests.hub.hubcli import run_hub, store_env
+from tests.hub.hubcli import hub_env, run_hub, store_env
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +90,16 @@ def test_a_refused_mistake_changes_nothing(module_store: str, approved: int) -> 
         applications = conn.execute("SELECT id, status FROM access.application ORDER BY id").fetchall()
         roles = conn.execute("SELECT count(*) FROM access.sql_access").fetchone()[0]
     assert departments == [("GA",), ("MZ",)] and applications == [(approved, "approved")] and roles == 0
+
+
+def test_an_unreachable_store_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    from hub.api.server import free_port
+
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(mode=0o700)
+    nowhere = f"postgresql://hub@127.0.0.1:{free_port()}/sharehub"
+    done = run_hub(["ledger"], hub_env(AIRFLOW_CONN_HUB_STORE=nowhere, XDG_RUNTIME_DIR=str(runtime)))
+    assert (done.returncode, done.stdout) == (1, ""), done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hub ledger: cannot reach the store (connection failed"), lines
+    assert "AIRFLOW_CONN_HUB_STORE" in lines[0]

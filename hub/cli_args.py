@@ -24,21 +24,21 @@ class UsageError(Exception):
     """A user's mistake: the message names what was wrong and what to do, on one line."""
 
 
-class _Subcommands(argparse._SubParsersAction):
-    """Subcommands whose one-line ``help`` is also the description atop their own ``--help``."""
-
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        if "help" in kwargs:
-            kwargs.setdefault("description", kwargs["help"])
-        return super().add_parser(name, **kwargs)
-
-
 class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (no usage block) ending in where to find help."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.register("action", "parsers", _Subcommands)
+    def add_subparsers(self, **kwargs: Any) -> argparse._SubParsersAction:
+        """Subcommands whose one-line ``help`` is also the description atop their own ``--help``."""
+        action = super().add_subparsers(**kwargs)
+        add_parser = action.add_parser
+
+        def add_described(name: str, **options: Any) -> argparse.ArgumentParser:
+            if "help" in options:
+                options.setdefault("description", options["help"])
+            return add_parser(name, **options)
+
+        action.add_parser = add_described  # type: ignore[method-assign]
+        return action
 
     def error(self, message: str) -> NoReturn:
         """Raise the parse error as a :class:`UsageError` (``main`` prints it and exits 2)."""

@@ -1,4 +1,8 @@
-"""The ``hub`` command line: store, simulators, demo and ledger."""
+"""The ``hub`` command line: store, simulators, demo and ledger.
+
+stdout carries a command's result only (see :mod:`hub.cli_output`); every user mistake is one
+line on stderr and exit status 2 (see :mod:`hub.cli_args`).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,30 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from hub.cli_args import (
+    USAGE_EXIT,
+    Parser,
+    UsageError,
+    add_actions,
+    add_json,
+    positive_int,
+    source_name,
+    source_names,
+)
+from hub.cli_output import echo, reserved_stdout, to_result
+
 
 def _store(args: argparse.Namespace) -> int:
     from hub.store import embedded
 
     if args.action == "start":
         uri = embedded.start()
-        print(f"embedded store running: {uri}")
+        echo(f"embedded store running: {uri}")
     elif args.action == "stop":
-        print("stopped" if embedded.stop() else "not running")
+        echo("stopped" if embedded.stop() else "not running")
     elif args.action == "status":
         st = embedded.status()
-        print(
+        echo(
             json.dumps(st.__dict__, indent=2)
             if args.json
             else (f"running (pid {st.pid}, socket {st.socket_dir})" if st.running else f"stopped ({st.pgdata})")
@@ -27,13 +43,13 @@ def _store(args: argparse.Namespace) -> int:
     elif args.action == "url":
         from hub.store.connection import store_uri
 
-        print(store_uri())
+        echo(store_uri())
     elif args.action == "migrate":
         from hub.store.connection import store_uri
         from hub.store.migrate import migrate
 
         applied = migrate(store_uri())
-        print("\n".join(applied) if applied else "store is current")
+        echo("\n".join(applied) if applied else "store is current")
     return 0
 
 
@@ -43,13 +59,13 @@ def _simulate(args: argparse.Namespace) -> int:
 
         if args.action == "down":
             stopped = simulate.down()
-            print("stopped: " + (", ".join(stopped) if stopped else "no simulator server was running"))
+            echo("stopped: " + (", ".join(stopped) if stopped else "no simulator server was running"))
             return 0
         from hub.ops.progress import activity
 
         with activity(f"provisioning the five department simulators for {args.scale:,} persons"):
             env = simulate.up(args.scale, args.seed)
-        print("simulators up; their connections (also in $HUB_HOME/run/simulators.env): " + ", ".join(sorted(env)))
+        echo("simulators up; their connections (also in $HUB_HOME/run/simulators.env): " + ", ".join(sorted(env)))
         return 0
     from hub.store import embedded
     from simulators.ga import population
@@ -61,13 +77,13 @@ def _simulate(args: argparse.Namespace) -> int:
 
         with activity(f"generating {args.scale:,} persons at the 公安 simulator"):
             manifest = population.create(uri, args.scale, args.seed)
-        print(
+        echo(
             f"{population.TABLE}: {args.scale:,} persons in database {population.DATABASE}; dirt: "
             + ", ".join(f"{k} {len(v)}" for k, v in manifest.rows.items())
         )
     elif args.action == "day":
         change = population.apply_day(uri, args.day, args.seed)
-        print(
+        echo(
             f"{population.TABLE} day {change.day}: births {change.births}, deaths {change.deaths}, "
             f"moves {change.moves}, corrections {change.corrections}"
         )
@@ -78,10 +94,11 @@ def _demo(args: argparse.Namespace) -> int:
     from hub.demo import print_json, render, run_demo
 
     report = run_demo(scale=args.scale, seed=args.seed)
-    if args.json:
-        print_json(report)
-    else:
-        render(report)
+    with to_result():
+        if args.json:
+            print_json(report)
+        else:
+            render(report)
     return 0 if all(r["balanced"] for r in report.runs) else 1
 
 
@@ -91,10 +108,10 @@ def _ledger(args: argparse.Namespace) -> int:
 
     entries = ledger.entries(store_uri(), source=args.source, limit=args.limit)
     if args.json:
-        print(json.dumps([e.to_json() for e in entries], ensure_ascii=False, indent=2))
+        echo(json.dumps([e.to_json() for e in entries], ensure_ascii=False, indent=2))
         return 0
     for e in entries:
-        print(
+        echo(
             f"{e.finished_at:%Y-%m-%d %H:%M:%S} {e.batch_id} {e.status} "
             + " ".join(f"{k}={v}" for k, v in e.counts().items())
             + ("" if e.balanced else " UNBALANCED")
@@ -113,9 +130,19 @@ def _push(args: argparse.Namespace) -> int:
 
             signer = signer_from_connection()
         n = retry_parked(store_uri(), kind=args.kind, code=args.code, resign=signer)
-        print(f"re-queued {n} parked record(s); the next push_provincial run sends them")
-    else:
-        print(json.dumps(outbox_counts(store_uri()), indent=2))
+        echo(f"re-queued {n} parked record(s); the next push_provincial run sends them")
+        return 0
+    counts = outbox_counts(store_uri())
+    if args.json:
+        echo(json.dumps(counts, indent=2))
+        return 0
+    statuses = ("pending", "delivered", "parked")
+    echo(f"{'kind':<14}" + "".join(f"{s:>11}" for s in statuses))
+    for kind, by_status in counts.items():
+        echo(f"{kind:<14}" + "".join(f"{by_status.get(s, 0):>11,}" for s in statuses))
+    parked = sum(c.get("parked", 0) for c in counts.values())
+    if parked:
+        echo(f"{parked:,} parked: fix the cause, then `hub push retry`")
     return 0
 
 
@@ -135,19 +162,15 @@ def _quarantine(args: argparse.Namespace) -> int:
             limit=args.limit or 50,
         )
         if args.json:
-            print(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2))
+            echo(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2))
         for r in [] if args.json else rows:
-            print(f"{r.id} {r.source} {r.status} {r.rule} [{r.field or ''}] {r.batch_id} {r.message}")
+            echo(f"{r.id} {r.source} {r.status} {r.rule} [{r.field or ''}] {r.batch_id} {r.message}")
         return 0
     if args.action == "show":
-        if args.id is None:
-            print("hub quarantine show needs --id", file=sys.stderr)
-            return 2
         row = replay.show(uri, args.id)
         if row is None:
-            print(f"no quarantine record {args.id}", file=sys.stderr)
-            return 1
-        print(json.dumps(asdict(row), ensure_ascii=False, indent=2))
+            raise UsageError(f"no quarantine record {args.id}; `hub quarantine list` shows the ids")
+        echo(json.dumps(asdict(row), ensure_ascii=False, indent=2))
         return 0
     from hub import registry
 
@@ -157,14 +180,14 @@ def _quarantine(args: argparse.Namespace) -> int:
         entry = replay.replay(spec, store=uri, limit=args.limit)
         results.append({"source": spec.name, "batch": entry.to_json() if entry else None})
         if not args.json:
-            print(
+            echo(
                 f"{spec.name}: nothing pending"
                 if entry is None
                 else f"{spec.name}: {entry.batch_id} replayed={entry.extracted} "
                 f"released={entry.inserted + entry.updated + entry.unchanged} still_quarantined={entry.quarantined}"
             )
     if args.json:
-        print(json.dumps(results, ensure_ascii=False, indent=2))
+        echo(json.dumps(results, ensure_ascii=False, indent=2))
     return 0
 
 
@@ -179,12 +202,12 @@ def _quality(args: argparse.Namespace) -> int:
 
         check = run_checks(uri)
         result = run(uri)
-        print(f"findings: {check.total} open, {check.resolved} resolved; data docs: {result.docs_index}")
+        echo(f"findings: {check.total} open, {check.resolved} resolved; data docs: {result.docs_index}")
         for s in result.suites:
-            print(f"  {s.table}: {'ok' if s.success else 'FAILED ' + ', '.join(s.failed)}")
+            echo(f"  {s.table}: {'ok' if s.success else 'FAILED ' + ', '.join(s.failed)}")
         return 0 if result.success else 1
     data = report.build(uri, runs=args.runs)
-    print(json.dumps(data, ensure_ascii=False, indent=2, default=str) if args.json else report.render_text(data))
+    echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if args.json else report.render_text(data))
     return 0
 
 
@@ -198,7 +221,7 @@ def _up(args: argparse.Namespace) -> int:
     except StackError as exc:
         print(f"hub up: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(info.to_json(), indent=2))
+    echo(json.dumps(info.to_json(), indent=2))
     return 0
 
 
@@ -206,49 +229,62 @@ def _down(args: argparse.Namespace) -> int:
     from hub.ops.stack import down
 
     stopped = down()
-    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
-    from hub.ops.status import collect, render, stdout_to_stderr
+    from hub.ops.status import collect, render
 
-    with stdout_to_stderr():  # Airflow's logging, configured on first import, writes to stdout
-        report = collect()
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
-    else:
-        render(report)
+    report = collect()
+    with to_result():
+        if args.json:
+            print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        else:
+            render(report)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``hub``."""
-    parser = argparse.ArgumentParser(prog="hub", description="ShareHub, the city's data-sharing hub")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="hub", description="ShareHub, the city's data-sharing hub")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands", help="what to do")
+    seed_help = "random seed: the same seed gives the same city"
 
     store = sub.add_parser("store", help="manage the shared store (embedded PostgreSQL by default)")
-    store.add_argument("action", choices=["start", "stop", "status", "url", "migrate"])
-    store.add_argument("--json", action="store_true")
     store.set_defaults(func=_store)
+    acts = add_actions(store, "what to do with the store")
+    acts.add_parser("start", help="start the embedded server (if it is not running) and print its URI")
+    acts.add_parser("stop", help="stop the embedded server")
+    add_json(acts.add_parser("status", help="whether the embedded server runs (exit 3 when stopped)"), "the status")
+    acts.add_parser("url", help='print the libpq URI of the store, e.g. for psql "$(hub store url)"')
+    acts.add_parser("migrate", help="apply pending schema migrations to the store")
 
     sim = sub.add_parser("simulate", help="department simulators")
-    sim.add_argument("action", choices=["up", "down", "generate", "day"])
-    sim.add_argument("--scale", type=int, default=5000, help="persons to generate")
-    sim.add_argument("--seed", type=int, default=640100)
-    sim.add_argument("--day", type=int, default=1, help="which day of changes to apply")
     sim.set_defaults(func=_simulate)
+    acts = add_actions(sim, "what to do with the simulators")
+    for name, text in (
+        ("up", "provision the five department simulators and serve them"),
+        ("generate", "(re)generate the 公安 population simulator"),
+    ):
+        p = acts.add_parser(name, help=text)
+        p.add_argument("--scale", type=positive_int, default=5000, help="persons to generate (default 5000)")
+        p.add_argument("--seed", type=int, default=640100, help=seed_help)
+    acts.add_parser("down", help="stop the simulator servers `hub simulate up` started")
+    day = acts.add_parser("day", help="apply one day of changes at the 公安 simulator")
+    day.add_argument("--day", type=positive_int, default=1, help="which day of changes to apply (default 1)")
+    day.add_argument("--seed", type=int, default=640100, help=seed_help)
 
     demo = sub.add_parser("demo", help="run the main job end to end on the embedded store")
-    demo.add_argument("--scale", type=int, default=5000, help="persons in the demo city")
-    demo.add_argument("--seed", type=int, default=640100)
+    demo.add_argument("--scale", type=positive_int, default=5000, help="persons in the demo city (default 5000)")
+    demo.add_argument("--seed", type=int, default=640100, help=seed_help)
     demo.add_argument("--json", action="store_true", help="print one JSON object")
     demo.set_defaults(func=_demo)
 
     led = sub.add_parser("ledger", help="recent batches and their counts")
-    led.add_argument("--source")
-    led.add_argument("--limit", type=int, default=20)
-    led.add_argument("--json", action="store_true")
+    led.add_argument("--source", type=source_name(), help="only this source: " + ", ".join(source_names()))
+    led.add_argument("--limit", type=positive_int, default=20, help="at most this many batches (default 20)")
+    add_json(led, "the batches")
     led.set_defaults(func=_ledger)
 
     from hub.efficiency.cli import add_parsers as add_efficiency_parsers
@@ -258,28 +294,45 @@ def build_parser() -> argparse.ArgumentParser:
     from hub.access.cli import add_parsers as add_access_parsers
 
     add_access_parsers(sub)
+
     push = sub.add_parser("push", help="the outbox to the provincial platform")
-    push.add_argument("action", choices=["retry", "status"], help="retry: re-queue parked (REJECTED) records")
-    push.add_argument("--kind", choices=["certificates", "cases"])
-    push.add_argument("--code", help="only records parked with this code, e.g. BAD_SIGNATURE")
-    push.add_argument("--resign", action="store_true", help="sign certificates again with certificate_signer")
     push.set_defaults(func=_push)
+    acts = add_actions(push, "what to do with the outbox")
+    retry = acts.add_parser("retry", help="re-queue parked (REJECTED) records once their cause is fixed")
+    retry.add_argument("--kind", choices=["certificates", "cases"], help="only this kind of record")
+    retry.add_argument("--code", help="only records parked with this code, e.g. BAD_SIGNATURE")
+    retry.add_argument("--resign", action="store_true", help="sign certificates again with certificate_signer")
+    add_json(acts.add_parser("status", help="records per kind: pending, delivered, parked"), "the counts")
 
     qua = sub.add_parser("quarantine", help="list, show and replay quarantined rows")
-    qua.add_argument("action", choices=["list", "show", "replay"])
-    qua.add_argument("--source")
-    qua.add_argument("--rule")
-    qua.add_argument("--status", default="pending", choices=["pending", "released", "superseded", "all"])
-    qua.add_argument("--id", type=int, help="record id (show)")
-    qua.add_argument("--limit", type=int, help="at most this many records (list: 50; replay: all pending)")
-    qua.add_argument("--json", action="store_true")
     qua.set_defaults(func=_quarantine)
+    acts = add_actions(qua, "what to do with the quarantine")
+    source_help = "only this source: " + ", ".join(source_names())
+    lst = acts.add_parser("list", help="quarantined rows, newest first")
+    lst.add_argument("--source", type=source_name(), help=source_help)
+    lst.add_argument("--rule", help="only rows that broke this rule")
+    lst.add_argument(
+        "--status",
+        default="pending",
+        choices=["pending", "released", "superseded", "all"],
+        help="only rows in this state (default pending)",
+    )
+    lst.add_argument("--limit", type=positive_int, help="at most this many records (default 50)")
+    add_json(lst, "the rows")
+    show = acts.add_parser("show", help="one quarantined row with its raw source record")
+    show.add_argument("--id", type=positive_int, required=True, help="the record id (from `hub quarantine list`)")
+    rep = acts.add_parser("replay", help="re-validate pending rows under today's rules and load those that pass")
+    rep.add_argument("--source", type=source_name(), help=source_help + " (default all)")
+    rep.add_argument("--limit", type=positive_int, help="at most this many rows per source (default all pending)")
+    add_json(rep, "one object per source")
 
     qual = sub.add_parser("quality", help="quality report, findings and GX checkpoint")
-    qual.add_argument("action", choices=["report", "check"])
-    qual.add_argument("--runs", type=int, default=20, help="recent runs in the report")
-    qual.add_argument("--json", action="store_true")
     qual.set_defaults(func=_quality)
+    acts = add_actions(qual, "which quality view")
+    report = acts.add_parser("report", help="rule failures and quarantine over recent runs")
+    report.add_argument("--runs", type=positive_int, default=20, help="recent runs in the report (default 20)")
+    add_json(report, "the report")
+    acts.add_parser("check", help="run the cross-department checks and the GX checkpoint (exit 1 on failure)")
 
     upp = sub.add_parser("up", help="start the whole stack on this machine (store, simulators, Airflow, API)")
     upp.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for Airflow and the DAGs")
@@ -297,16 +350,61 @@ def build_parser() -> argparse.ArgumentParser:
     add_airflow_parsers(sub)
 
     stat = sub.add_parser("status", help="every source's last run, freshness, quarantine, backlog")
-    stat.add_argument("--json", action="store_true")
+    add_json(stat, "the report")
     stat.set_defaults(func=_status)
     return parser
 
 
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    return " ".join(["hub", args.command] + ([args.action] if getattr(args, "action", None) else []))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``hub``."""
-    args = build_parser().parse_args(argv)
+    """Entry point of ``hub``: parse, run the command with stdout reserved for its result.
+
+    A command may set ``inherit_stdout=True`` in its defaults when it hands the terminal to a
+    child process (e.g. ``psql``); stdout is then left as it is.
+
+    Returns:
+        The exit status: 0 on success, 2 for a user's mistake (one line on stderr), else the
+        command's own status.
+    """
+    from connectors.connections import ConnectionNotDefinedError
+
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(_one_line(str(exc)), file=sys.stderr)
+        return USAGE_EXIT
     func: Callable[[argparse.Namespace], int] = args.func
-    return func(args)
+    with reserved_stdout(inherit=getattr(args, "inherit_stdout", False)):
+        try:
+            return func(args)
+        except (UsageError, ConnectionNotDefinedError) as exc:
+            print(f"{_command_name(args)}: {_one_line(str(exc))}", file=sys.stderr)
+            return USAGE_EXIT
+        except KeyboardInterrupt:
+            return 130
+        except Exception as exc:
+            if not _unreachable_store(exc):
+                raise
+            print(
+                f"{_command_name(args)}: cannot reach the store ({_one_line(str(exc))}); "
+                "check the hub_store connection (AIRFLOW_CONN_HUB_STORE) or `hub store status`",
+                file=sys.stderr,
+            )
+            return 1
+
+
+def _unreachable_store(exc: Exception) -> bool:
+    """Whether ``exc`` is psycopg failing to connect (psycopg is not imported just to ask)."""
+    psycopg = sys.modules.get("psycopg")
+    failed = psycopg is not None and isinstance(exc, psycopg.OperationalError)
+    return failed and str(exc).startswith("connection failed")
 
 
 if __name__ == "__main__":

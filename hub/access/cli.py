@@ -5,11 +5,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+from typing import TYPE_CHECKING
 
-import psycopg
+from hub.cli_args import UsageError, add_actions, add_json, mistakes, one_of, positive_int
+from hub.cli_output import echo
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def _connect() -> psycopg.Connection:
+    import psycopg
+
     from hub.store.connection import store_uri
 
     return psycopg.connect(store_uri(), autocommit=True)
@@ -21,72 +28,123 @@ def _catalog(args: argparse.Namespace) -> int:
     with _connect() as conn:
         found = entries(conn)
     if args.json:
-        print(json.dumps([e.to_json() for e in found], ensure_ascii=False, indent=2))
+        echo(json.dumps([e.to_json() for e in found], ensure_ascii=False, indent=2))
         return 0
     for e in found:
         rows = "-" if e.row_count is None else f"{e.row_count:,}"
-        print(
+        echo(
             f"{e.code:<16} {e.name:<10} {e.table:<26} provider {e.provider:<3} {e.sharing_title} "
             f"{e.update_cycle:<16} rows {rows:>9} last {e.last_update or '-'}"
         )
         for f in e.fields:
             personal = "" if f["personal"] == "none" else f" personal:{f['personal']}"
-            print(f"    {f['name']:<20} {f['type']:<12} {f['sharing_title']}{personal}  {f['title']}")
+            echo(f"    {f['name']:<20} {f['type']:<12} {f['sharing_title']}{personal}  {f['title']}")
     return 0
 
 
-_NEEDS = {
-    "register": ("dept",),
-    "rotate": ("dept",),
-    "revoke-key": ("key_id",),
-    "apply": ("dept", "resource", "fields", "purpose"),
-    "approve": ("id", "dept"),
-    "refuse": ("id", "dept", "reason"),
-    "sql": ("dept",),
-}
+def _resource_codes() -> list[str]:
+    from hub.access.catalogue import tables
+
+    return [t.code for t in tables().values()]
 
 
+def _providers() -> list[str]:
+    from hub.access.catalogue import tables
+
+    return [t.provider for t in tables().values()]
+
+
+def _resource(value: str) -> str:
+    """An argparse ``type``: a resource code, table or qualified table name from the catalogue."""
+    from hub.access.catalogue import resolve
+
+    try:
+        return resolve(value).qualified_name
+    except LookupError:
+        raise argparse.ArgumentTypeError(
+            f"unknown resource {value!r}; known: {', '.join(sorted(_resource_codes()))} (see `hub catalog`)"
+        ) from None
+
+
+_provider = one_of("provider department", _providers, "the providers of the resources in `hub catalog`")
+
+
+def _registered(conn: psycopg.Connection, code: str) -> None:
+    """Raise :class:`UsageError` unless department ``code`` is registered; the message lists those that are."""
+    known = [r[0] for r in conn.execute("SELECT code FROM access.department ORDER BY code")]
+    if code not in known:
+        raise UsageError(
+            f"department {code} is not registered (registered: {', '.join(known) or 'none'}); "
+            f"register it with `hub access register --dept {code} --name NAME`"
+        )
+
+
+def _fields(resource: str, requested: list[str]) -> None:
+    """Raise :class:`UsageError` naming a field ``resource`` does not have, with the fields it has."""
+    from hub.access.catalogue import resolve
+
+    table = resolve(resource)
+    names = [f.name for f in table.fields]
+    unknown = [f for f in requested if f not in names]
+    if unknown:
+        raise UsageError(f"{table.code} has no field {', '.join(unknown)}; its fields: {', '.join(names)}")
+
+
+@mistakes(LookupError, "hub.access.grants:AccessDenied")
 def _access(args: argparse.Namespace) -> int:
+    import psycopg
+
     from hub.access import catalogue, consumers, grants, sqlviews
 
-    missing = [f"--{n.replace('_', '-')}" for n in _NEEDS[args.action] if getattr(args, n) is None]
-    if missing:
-        print(f"hub access {args.action}: missing {' '.join(missing)}")
-        return 2
     with _connect() as conn:
         match args.action:
             case "register":
-                key = consumers.register(conn, args.dept, args.name or args.dept)
-                print(f"department {key.dept_code} registered; API key (shown once): {key.token}")
+                if conn.execute("SELECT 1 FROM access.department WHERE code = %s", (args.dept,)).fetchone():
+                    raise UsageError(
+                        f"department {args.dept} is already registered; "
+                        f"`hub access rotate --dept {args.dept}` issues it a new key"
+                    )
+                try:
+                    key = consumers.register(conn, args.dept, args.name or args.dept)
+                except psycopg.errors.UniqueViolation:  # registered meanwhile by someone else
+                    raise UsageError(f"department {args.dept} is already registered") from None
+                echo(f"department {key.dept_code} registered; API key (shown once): {key.token}")
             case "rotate":
+                _registered(conn, args.dept)
                 key = consumers.rotate(conn, args.dept)
-                print(f"new API key for {key.dept_code} (shown once; older keys revoked): {key.token}")
+                echo(f"new API key for {key.dept_code} (shown once; older keys revoked): {key.token}")
             case "revoke-key":
-                consumers.revoke(conn, args.key_id)
-                print(f"key {args.key_id} revoked")
+                try:
+                    consumers.revoke(conn, args.key_id)
+                except LookupError:
+                    raise UsageError(
+                        f"no API key with id {args.key_id!r}; the id is the part between shk_ and the dot"
+                    ) from None
+                echo(f"key {args.key_id} revoked")
             case "apply":
+                _registered(conn, args.dept)
+                fields = _split(args.fields)
+                _fields(args.resource, fields)
                 table = catalogue.resolve(args.resource)
-                app_id = grants.apply(
-                    conn, args.dept, table, args.fields.split(","), args.purpose, _split(args.unmasked)
-                )
-                print(f"application #{app_id} filed with {table.provider}")
+                app_id = grants.apply(conn, args.dept, table, fields, args.purpose, _split(args.unmasked))
+                echo(f"application #{app_id} filed with {table.provider}")
             case "approve":
                 expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=args.days) if args.days else None
                 grants.approve(conn, args.id, args.dept, expires)
-                print(f"application #{args.id} approved" + (f" until {expires:%Y-%m-%d}" if expires else ""))
+                echo(f"application #{args.id} approved" + (f" until {expires:%Y-%m-%d}" if expires else ""))
             case "refuse":
                 grants.refuse(conn, args.id, args.dept, args.reason)
-                print(f"application #{args.id} refused")
+                echo(f"application #{args.id} refused")
             case "sql":
+                _registered(conn, args.dept)
                 role, password = sqlviews.enable(conn, args.dept)
-                print(
-                    f"role {role} (password shown once): {password}; views in schema {sqlviews.schema_name(args.dept)}"
-                )
+                schema = sqlviews.schema_name(args.dept)
+                echo(f"role {role} (password shown once): {password}; views in schema {schema}")
     return 0
 
 
 def _split(text: str | None) -> list[str]:
-    return [p for p in (text or "").split(",") if p]
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -95,11 +153,11 @@ def _audit(args: argparse.Namespace) -> int:
     with _connect() as conn:
         report = verify(conn)
     if args.json:
-        print(json.dumps({"entries": report.entries, "ok": report.ok, "problems": report.problems}, indent=2))
+        echo(json.dumps({"entries": report.entries, "ok": report.ok, "problems": report.problems}, indent=2))
     else:
-        print(f"{report.entries} entries: " + ("chain intact" if report.ok else "CHAIN BROKEN"))
+        echo(f"{report.entries} entries: " + ("chain intact" if report.ok else "CHAIN BROKEN"))
         for p in report.problems:
-            print(f"  {p}")
+            echo(f"  {p}")
     return 0 if report.ok else 1
 
 
@@ -107,13 +165,15 @@ def _objections(args: argparse.Namespace) -> int:
     from hub.access import objections
 
     with _connect() as conn:
+        if args.dept:
+            _registered(conn, args.dept)
         found = objections.listing(conn, provider=args.provider, dept=args.dept)
     if args.json:
-        print(json.dumps([o.to_json() for o in found], ensure_ascii=False, indent=2))
+        echo(json.dumps([o.to_json() for o in found], ensure_ascii=False, indent=2))
         return 0
     for o in found:
         late = " OVERDUE" if o.overdue else ""
-        print(
+        echo(
             f"#{o.id} {o.status:<10} {o.dept_code}->{o.provider} {o.resource} due {o.due_on}{late}"
             + (f" corrected by {o.correcting_batch}" if o.correcting_batch else "")
         )
@@ -124,43 +184,65 @@ def _api(args: argparse.Namespace) -> int:
     from hub.api.server import serve
     from hub.store.connection import store_uri
 
-    serve(store_uri(), args.host, args.port)
+    serve(store_uri(), args.host, args.port, on_listening=echo)
     return 0
+
+
+def _port(value: str) -> int:
+    """An argparse ``type``: a TCP port, 0 meaning any free one."""
+    if not value.isdigit() or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a TCP port (0-65535; 0 picks a free one)")
+    return int(value)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to ``hub``'s parser."""
     cat = sub.add_parser("catalog", help="the 政务信息资源目录 (declared resources with live figures)")
-    cat.add_argument("--json", action="store_true")
+    add_json(cat, "the catalogue")
     cat.set_defaults(func=_catalog)
 
     acc = sub.add_parser("access", help="departments, keys, applications/grants, SQL roles")
-    acc.add_argument("action", choices=["register", "rotate", "revoke-key", "apply", "approve", "refuse", "sql"])
-    acc.add_argument("--dept", help="department code (the applicant, or the provider deciding)")
-    acc.add_argument("--name", help="department name (register)")
-    acc.add_argument("--key-id", help="key id (revoke-key)")
-    acc.add_argument("--resource", help="resource code or table (apply)")
-    acc.add_argument("--fields", help="comma-separated fields (apply)")
-    acc.add_argument("--unmasked", help="comma-separated fields wanted unmasked (apply)")
-    acc.add_argument("--purpose", help="purpose of the application (apply)")
-    acc.add_argument("--id", type=int, help="application id (approve/refuse)")
-    acc.add_argument("--days", type=int, help="grant validity in days (approve)")
-    acc.add_argument("--reason", help="reason (refuse)")
     acc.set_defaults(func=_access)
+    acts = add_actions(acc, "what to do")
+    dept_help = "department code, e.g. MZ"
+    p = acts.add_parser("register", help="register a consuming department and issue its first API key")
+    p.add_argument("--dept", required=True, help=dept_help)
+    p.add_argument("--name", help="department name, e.g. 银川市民政局 (default: the code)")
+    p = acts.add_parser("rotate", help="issue a department a new API key and revoke its older ones")
+    p.add_argument("--dept", required=True, help=dept_help)
+    p = acts.add_parser("revoke-key", help="revoke one API key now")
+    p.add_argument("--key-id", required=True, help="the key id: the part of shk_<id>.<secret> before the dot")
+    p = acts.add_parser("apply", help="file a department's application for fields of a 有条件共享 resource")
+    p.add_argument("--dept", required=True, help="the applying department's code")
+    p.add_argument("--resource", required=True, type=_resource, help="resource code or table, see `hub catalog`")
+    p.add_argument("--fields", required=True, help="comma-separated fields wanted")
+    p.add_argument("--unmasked", help="comma-separated fields wanted unmasked (among --fields)")
+    p.add_argument("--purpose", required=True, help="the purpose of the application (required by the rules)")
+    for action in ("approve", "refuse"):
+        p = acts.add_parser(action, help=f"the providing department {action}s a pending application")
+        p.add_argument("--id", type=positive_int, required=True, help="the application id (#N when it was filed)")
+        p.add_argument("--dept", type=_provider, required=True, help="the providing department deciding, e.g. GA")
+        if action == "approve":
+            p.add_argument("--days", type=positive_int, help="grant validity in days (default: no expiry)")
+        else:
+            p.add_argument("--reason", required=True, help="the reason, told to the applicant")
+    p = acts.add_parser("sql", help="create or reset a department's read-only SQL role and its views")
+    p.add_argument("--dept", required=True, help=dept_help)
 
     aud = sub.add_parser("audit", help="the hash-chained access audit log")
-    aud.add_argument("action", choices=["verify"])
-    aud.add_argument("--json", action="store_true")
     aud.set_defaults(func=_audit)
+    acts = add_actions(aud, "what to do with the audit log")
+    add_json(acts.add_parser("verify", help="check the hash chain (exit 1 when broken)"), "the check")
 
     obj = sub.add_parser("objections", help="校核纠错: objections by provider queue or filing department")
-    obj.add_argument("--provider")
-    obj.add_argument("--dept")
-    obj.add_argument("--json", action="store_true")
+    obj.add_argument("--provider", type=_provider, help="only this provider's queue, e.g. GA")
+    obj.add_argument("--dept", help="only objections filed by this department")
+    add_json(obj, "the objections")
     obj.set_defaults(func=_objections)
 
     api = sub.add_parser("api", help="the departments' HTTP API")
-    api.add_argument("action", choices=["serve"])
-    api.add_argument("--host", default="127.0.0.1")
-    api.add_argument("--port", type=int, default=8640)
     api.set_defaults(func=_api)
+    acts = add_actions(api, "what to do with the API")
+    srv = acts.add_parser("serve", help="serve the API in the foreground; prints its URL once listening")
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    srv.add_argument("--port", type=_port, default=8640, help="port to listen on (default 8640; 0 picks a free one)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
@@ -24,9 +25,37 @@ def config(uri: str, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(create_app(uri), host=host, port=port, access_log=False, log_level="warning")
 
 
-def serve(uri: str, host: str = "127.0.0.1", port: int = 8640) -> None:
-    """Serve in the foreground until interrupted."""
-    uvicorn.Server(config(uri, host, port)).run()
+class _AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that reports its URL once its socket listens."""
+
+    def __init__(self, config: uvicorn.Config, on_listening: Callable[[str], None]) -> None:
+        super().__init__(config)
+        self._on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            self._on_listening(f"http://{_url_host(host)}:{port}")
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def serve(
+    uri: str, host: str = "127.0.0.1", port: int = 8640, on_listening: Callable[[str], None] | None = None
+) -> None:
+    """Serve in the foreground until interrupted.
+
+    Args:
+        uri: The shared store.
+        host: Address to listen on.
+        port: Port to listen on; 0 picks a free one.
+        on_listening: Called with the base URL (the real port) once the server accepts connections.
+    """
+    cfg = config(uri, host, port)
+    (uvicorn.Server(cfg) if on_listening is None else _AnnouncingServer(cfg, on_listening)).run()
 
 
 @dataclass

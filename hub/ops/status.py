@@ -7,30 +7,12 @@ reconciliation with the provincial platform (``hub.push_reconciliation``).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 
 from hub.ops import freshness as fresh
 from hub.registry import SOURCES
-
-
-@contextlib.contextmanager
-def stdout_to_stderr() -> Iterator[None]:
-    """Send file descriptor 1 to 2 for the block, so that only the report reaches stdout."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _open_findings(conn: psycopg.Connection) -> dict[str, int]:

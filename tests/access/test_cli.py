@@ -49,6 +49,6 @@ def test_register_apply_approve_refuse_rotate_and_sql(store: str, capsys) -> Non
     unconditional = [t for t in TABLES.values() if t.sharing is Sharing.UNCONDITIONAL]
     assert statuses == [("approved",), ("refused",)] and views[0] == len(unconditional) + 1  # + the granted one
     assert main(["access", "refuse", "--id", "1", "--dept", "RS"]) == 2
-    assert "missing --reason" in capsys.readouterr().out
+    assert "required: --reason" in capsys.readouterr().err
     assert main(["objections", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []

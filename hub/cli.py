@@ -213,11 +213,9 @@ def _quality(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     from hub.ops.stack import StackError, up
-    from hub.ops.status import stdout_to_stderr
 
     try:
-        with stdout_to_stderr():  # parsing the DAGs logs through Airflow's stdout handler
-            info = up(timeout=args.timeout, executor=args.executor)
+        info = up(timeout=args.timeout, executor=args.executor)
     except StackError as exc:
         print(f"hub up: {exc}", file=sys.stderr)
         return 1

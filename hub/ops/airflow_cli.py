@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from hub.cli_args import UsageError
 from hub.settings import hub_home
 
 ENV_FILE = "airflow.env"
@@ -52,8 +53,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 def _airflow(args: argparse.Namespace) -> int:
     path = env_file()
     if not path.exists():
-        print(f"hub airflow: no stack at {path.parent.parent} (run `hub up` first)", file=sys.stderr)
-        return 2
+        raise UsageError(f"no stack is up at {path.parent.parent}: run `hub up` first")
     env = {**os.environ, **read_env_file(path)}
     airflow = str(Path(sys.executable).parent / "airflow")
     os.execve(airflow, [airflow, *args.airflow_args], env)
@@ -68,4 +68,4 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         description="Runs `airflow ARGS...` with the environment of the stack in $HUB_HOME/run/airflow.env.",
     )
     parser.add_argument("airflow_args", nargs=argparse.REMAINDER, help="arguments for the airflow command")
-    parser.set_defaults(func=_airflow)
+    parser.set_defaults(func=_airflow, inherit_stdout=True)

@@ -8,35 +8,6 @@ import sys
 from collections.abc import Callable, Sequence
 
 
-def _store(args: argparse.Namespace) -> int:
-    from hub.store import embedded
-
-    if args.action == "start":
-        uri = embedded.start()
-        print(f"embedded store running: {uri}")
-    elif args.action == "stop":
-        print("stopped" if embedded.stop() else "not running")
-    elif args.action == "status":
-        st = embedded.status()
-        print(
-            json.dumps(st.__dict__, indent=2)
-            if args.json
-            else (f"running (pid {st.pid}, socket {st.socket_dir})" if st.running else f"stopped ({st.pgdata})")
-        )
-        return 0 if st.running else 3
-    elif args.action == "url":
-        from hub.store.connection import store_uri
-
-        print(store_uri())
-    elif args.action == "migrate":
-        from hub.store.connection import store_uri
-        from hub.store.migrate import migrate
-
-        applied = migrate(store_uri())
-        print("\n".join(applied) if applied else "store is current")
-    return 0
-
-
 def _simulate(args: argparse.Namespace) -> int:
     if args.action in ("up", "down"):
         from hub.ops import simulate
@@ -225,10 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hub", description="ShareHub, the city's data-sharing hub")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    store = sub.add_parser("store", help="manage the shared store (embedded PostgreSQL by default)")
-    store.add_argument("action", choices=["start", "stop", "status", "url", "migrate"])
-    store.add_argument("--json", action="store_true")
-    store.set_defaults(func=_store)
+    from hub.store.cli import add_parsers as add_store_parsers
+
+    add_store_parsers(sub)
 
     sim = sub.add_parser("simulate", help="department simulators")
     sim.add_argument("action", choices=["up", "down", "generate", "day"])

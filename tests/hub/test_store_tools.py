@@ -45,6 +45,19 @@ def _last_line(out: str) -> str:
     return out.strip().splitlines()[-1]
 
 
+def _json_out(out: str) -> object:
+    """The JSON document a command printed (from its first line that opens one)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() in ("[", "{", "[]") or line.startswith(("[{", '{"')))
+    return json.loads("\n".join(lines[start:]))
+
+
+def _dump(env: dict[str, str], file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``hub store dump FILE`` in-process (its subprocess form is exercised by the psql test's neighbours)."""
+    monkeypatch.setenv("AIRFLOW_CONN_HUB_STORE", env["AIRFLOW_CONN_HUB_STORE"])
+    assert main(["store", "dump", str(file)]) == 0
+
+
 @pytest.fixture
 def loaded(store: str, ga_source) -> str:
     """The store after a real 公安 ingest, two departments, one with SQL views, and reads audited."""
@@ -81,13 +94,12 @@ def test_the_password_travels_in_the_environment_not_on_the_command_line() -> No
 
 
 def test_psql_runs_on_the_store_and_passes_its_arguments_through(env: dict[str, str], loaded: str) -> None:
-    result = _hub(["store", "psql", "-At", "-c", "SELECT count(*) FROM hub.ledger"], env)
-    assert result.returncode == 0, result.stderr
-    assert _last_line(result.stdout) == "1"
+    args = ["-v", "ON_ERROR_STOP=1", "-At", "-c", "SELECT count(*) FROM hub.ledger", "-c", "SELECT * FROM no_such"]
+    result = _hub(["store", "psql", *args], env)
+    assert _last_line(result.stdout) == "1"  # the first query ran on the store...
+    assert result.returncode != 0 and "no_such" in result.stderr  # ...and psql's own exit status comes back
     result = _hub(["store", "psql", "--database", "postgres", "-At", "-c", "SELECT current_database()"], env)
     assert result.returncode == 0 and _last_line(result.stdout) == "postgres", result.stderr
-    failed = _hub(["store", "psql", "-c", "SELECT * FROM no_such_table"], env)
-    assert failed.returncode != 0 and "no_such_table" in failed.stderr
 
 
 def test_dump_then_restore_into_a_new_database_keeps_ledger_data_and_audit_chain(
@@ -98,6 +110,7 @@ def test_dump_then_restore_into_a_new_database_keeps_ledger_data_and_audit_chain
     assert result.returncode == 0, result.stderr
     assert dump.stat().st_size > 0 and f"to {dump}" in result.stdout
     assert not list(tmp_path.glob("*.partial"))
+    assert "PGPASSWORD" not in result.stdout
 
     target = f"restored_{os.getpid()}"
     result = _hub(["store", "restore", str(dump), "--database", target], env)
@@ -116,11 +129,11 @@ def test_dump_then_restore_into_a_new_database_keeps_ledger_data_and_audit_chain
     on_restored = {**env, "AIRFLOW_CONN_HUB_STORE": connection_env(restored)}
     result = _hub(["audit", "verify", "--json"], on_restored)
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout[result.stdout.index("{") :])
+    report = _json_out(result.stdout)
     assert report["ok"] and report["entries"] == len(_rows(loaded, AUDIT)) >= 6
     result = _hub(["ledger", "--json"], on_restored)
     assert result.returncode == 0, result.stderr
-    batches = json.loads(result.stdout[result.stdout.index("[") :])
+    batches = _json_out(result.stdout)
     assert [b["batch_id"] for b in batches] == [r[0] for r in _rows(loaded, "SELECT batch_id FROM hub.ledger")]
 
     # the restored chain is still a chain: tampering in the copy is detected there
@@ -133,9 +146,8 @@ def test_dump_then_restore_into_a_new_database_keeps_ledger_data_and_audit_chain
 def test_restore_refuses_a_non_empty_database_unless_told(
     env: dict[str, str], loaded: str, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_HUB_STORE", env["AIRFLOW_CONN_HUB_STORE"])
     dump = tmp_path / "sharehub.dump"
-    assert main(["store", "dump", str(dump)]) == 0
+    _dump(env, dump, monkeypatch)
     capsys.readouterr()
     before = _rows(loaded, LEDGER)
 
@@ -165,9 +177,9 @@ def test_restore_refuses_a_non_empty_database_unless_told(
     assert _rows(loaded, "SELECT 1 FROM pg_database WHERE datname = 'never_created'") == []
 
 
-def test_a_restore_drill_into_a_fresh_hub_home(env: dict[str, str], loaded: str, tmp_path: Path) -> None:
+def test_a_restore_drill_into_a_fresh_hub_home(env: dict[str, str], loaded: str, tmp_path: Path, monkeypatch) -> None:
     dump = tmp_path / "sharehub.dump"
-    assert _hub(["store", "dump", str(dump)], env).returncode == 0
+    _dump(env, dump, monkeypatch)
     drill = {k: v for k, v in env.items() if k != "AIRFLOW_CONN_HUB_STORE"} | {"HUB_HOME": str(tmp_path / "drill")}
     try:
         result = _hub(["store", "restore", str(dump)], drill)
@@ -177,7 +189,8 @@ def test_a_restore_drill_into_a_fresh_hub_home(env: dict[str, str], loaded: str,
         assert f"created roles without login, as the dump grants to them: {role}" in result.stderr
         result = _hub(["audit", "verify"], drill)
         assert result.returncode == 0 and "chain intact" in result.stdout, result.stdout + result.stderr
-        result = _hub(["store", "psql", "-At", "-c", "SELECT count(*) FROM shared.population"], drill)
-        assert _last_line(result.stdout) == str(len(_rows(loaded, "SELECT 1 FROM shared.population")))
+        query = "SELECT (SELECT count(*) FROM shared.population) || ' ' || (SELECT min(batch_id) FROM hub.ledger)"
+        result = _hub(["store", "psql", "-At", "-c", query], drill)
+        assert _last_line(result.stdout) == _rows(loaded, query)[0][0]
     finally:
         subprocess.run([*HUB, "store", "stop"], env=drill, capture_output=True, timeout=120)

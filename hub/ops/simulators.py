@@ -52,8 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, default=int(os.environ.get("HUB_SIM_SCALE", DEFAULT_SCALE)))
     parser.add_argument("--seed", type=int, default=640100)
     args = parser.parse_args(argv)
-    with psycopg.connect(args.admin_uri) as conn:
+    from psycopg import sql
+
+    from simulators.province.provision import DATABASE as PROVINCE_DATABASE
+
+    with psycopg.connect(args.admin_uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'sim_ga'").fetchone()
+        # the provincial platform simulator (service sim-province) keeps what it receives there
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PROVINCE_DATABASE,)).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(PROVINCE_DATABASE)))
     if exists:
         print("department simulators already provisioned; kept")
         return 0

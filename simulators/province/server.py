@@ -269,15 +269,35 @@ class RunningPlatform:
         self.sock.close()
 
 
+def _registered_public_key() -> str | None:
+    """The public key of the hub's ``certificate_signer`` connection when the environment holds it as JSON.
+
+    The platform knows each issuer's public key; in the compose deployment the simulator runs
+    from the hub's image with the hub's environment, so it reads the key from there.
+    """
+    value = os.environ.get("AIRFLOW_CONN_CERTIFICATE_SIGNER", "").strip()
+    if not value.startswith("{"):
+        return None
+    try:
+        return (json.loads(value).get("extra") or {}).get("public_key") or None
+    except (ValueError, AttributeError):
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the simulator as a process until interrupted."""
     import uvicorn
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 in a container)")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--database-uri", default=os.environ.get("SIM_PROVINCE_DATABASE_URI"))
     parser.add_argument("--app-id", default=os.environ.get("SIM_PROVINCE_APP_ID", "640100"))
-    parser.add_argument("--signer-public-key", default=os.environ.get("SIM_PROVINCE_SIGNER_PUBLIC_KEY"))
+    parser.add_argument(
+        "--signer-public-key",
+        default=os.environ.get("SIM_PROVINCE_SIGNER_PUBLIC_KEY") or _registered_public_key(),
+        help="the issuer's SM2 public key (default: that of AIRFLOW_CONN_CERTIFICATE_SIGNER, as compose passes it)",
+    )
     parser.add_argument("--faults", default="{}", help="JSON object of FaultConfig fields")
     parser.add_argument("--ready-file", type=Path)
     args = parser.parse_args(argv)
@@ -288,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = PlatformSettings(args.database_uri, args.app_id, secret, args.signer_public_key, faults=faults)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", args.port))
+    sock.bind((args.host, args.port))
     server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
     if args.ready_file:
         threading.Thread(

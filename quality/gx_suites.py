@@ -296,6 +296,7 @@ def _run_locked(uri: str, root: Path, tables: list[Table] | None, today: dt.date
 
     tables = tables or list(TABLES.values())
     checkpoint_name = CHECKPOINT if len(tables) == len(TABLES) else CHECKPOINT + "_" + "_".join(t.name for t in tables)
+    log.debug("GX home %s: opening the context", root)
     context = gx.get_context(mode="file", project_root_dir=str(root))
     gx_quiet.disable_progress_bars(context)
     try:
@@ -350,4 +351,5 @@ def _run_locked(uri: str, root: Path, tables: list[Table] | None, today: dt.date
     page.write_text(report.render_html(report.build(uri)), encoding="utf-8")
     _link_report(docs / "index.html", page.name)
     gx_offline.make_offline(docs)
+    log.debug("GX home %s: Data Docs updated", root)
     return GxRun(success=bool(result.success), suites=suites, docs_index=docs / "index.html", report_page=page)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean venv up down status
+.PHONY: demo test lint bench clean venv up down status browser
 
 venv: $(STAMP)
 
@@ -18,7 +18,14 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 demo: $(STAMP)
 	$(BIN)/hub demo
 
-test: $(STAMP)
+# The web-page tests drive a real headless Chromium from the distribution's packages; where it cannot be
+# installed (no root, no apt) they are skipped with that reason.
+browser:
+	@command -v chromium >/dev/null \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium could not be installed: the browser tests will be skipped" >&2
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

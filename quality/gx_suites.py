@@ -14,14 +14,17 @@ turns what it declares into expectations:
 :func:`run` validates every standard table through GX's PostgreSQL data source with one
 Checkpoint whose ``UpdateDataDocsAction`` rebuilds the Data Docs under
 ``$HUB_HOME/quality/gx/uncommitted/data_docs/local_site``; the quality report is written next to
-them. GX is imported only inside these functions (never when a DAG file is parsed). The store
-URI reaches GX through an environment variable (``${HUB_GX_STORE}``), so no credential is
-written into GX's configuration files.
+them, and the site is made self-contained (:mod:`quality.gx_offline`). One run at a time holds
+the GX home (:mod:`quality.gx_lock`); GX runs quietly (:mod:`quality.gx_quiet`) and each suite
+gets one summary line in the log. GX is imported only inside these functions (never when a DAG
+file is parsed). The store URI reaches GX through an environment variable (``${HUB_GX_STORE}``),
+so no credential is written into GX's configuration files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from schemas.model import LINEAGE_FIELDS, Field, Table
+
+log = logging.getLogger(__name__)
 
 _URI_VARIABLE = "HUB_GX_STORE"
 DATASOURCE = "sharehub_store"
@@ -215,6 +220,8 @@ class SuiteResult:
     success: bool
     evaluated: int
     failed: list[str]
+    rows: int | None
+    """Rows the suite validated (``None`` if no expectation reported a count)."""
 
 
 @dataclass(frozen=True)
@@ -246,6 +253,9 @@ def _sqlalchemy_uri(uri: str) -> str:
 def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = None) -> GxRun:
     """Validate the standard tables in the store with one Checkpoint and update the Data Docs.
 
+    Holds the GX home's inter-process lock throughout: quality checks running at once (on several
+    workers sharing the GX home) take turns instead of corrupting the file context or Data Docs.
+
     Args:
         uri: The shared store (libpq URI).
         tables: The tables to validate (default: every declared standard table).
@@ -254,19 +264,41 @@ def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = 
     Returns:
         Per-suite outcomes and where the Data Docs and the quality report page are.
     """
+    from quality import gx_lock, gx_quiet
+
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ[_URI_VARIABLE] = _sqlalchemy_uri(uri)
+    root = gx_root()
+    with gx_lock.locked(root), gx_quiet.quiet_logs():
+        result = _run_locked(uri, root, tables, today)
+    for suite in result.suites:
+        log.info(
+            "GX suite %s: %d expectations evaluated, %d failed, %s rows",
+            suite.table,
+            suite.evaluated,
+            len(suite.failed),
+            "?" if suite.rows is None else f"{suite.rows:,}",
+        )
+    return result
+
+
+def _rows(results: list[Any]) -> int | None:
+    counts = [r.result["element_count"] for r in results if isinstance(r.result.get("element_count"), int)]
+    return max(counts) if counts else None
+
+
+def _run_locked(uri: str, root: Path, tables: list[Table] | None, today: dt.date | None) -> GxRun:
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    from quality import report
+    from quality import gx_offline, gx_quiet, report
     from schemas.tables import TABLES
 
     tables = tables or list(TABLES.values())
     checkpoint_name = CHECKPOINT if len(tables) == len(TABLES) else CHECKPOINT + "_" + "_".join(t.name for t in tables)
-    root = gx_root()
-    root.mkdir(parents=True, exist_ok=True)
+    log.debug("GX home %s: opening the context", root)
     context = gx.get_context(mode="file", project_root_dir=str(root))
+    gx_quiet.disable_progress_bars(context)
     try:
         source = context.data_sources.get(DATASOURCE)
     except KeyError:
@@ -311,10 +343,13 @@ def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = 
                 success=bool(validation.success),
                 evaluated=len(validation.results),
                 failed=failed,
+                rows=_rows(validation.results),
             )
         )
     docs = docs_dir()
     page = docs / "quality_report.html"
     page.write_text(report.render_html(report.build(uri)), encoding="utf-8")
     _link_report(docs / "index.html", page.name)
+    gx_offline.make_offline(docs)
+    log.debug("GX home %s: Data Docs updated", root)
     return GxRun(success=bool(result.success), suites=suites, docs_index=docs / "index.html", report_page=page)

@@ -1,4 +1,4 @@
-"""The FastAPI application departments call (OpenAPI docs at ``/docs``).
+"""The FastAPI application departments call (OpenAPI docs at ``/docs`` and ``/redoc``, offline-ready).
 
 Every request carries ``X-API-Key``; data reads also state their purpose in ``X-Purpose``.
 Every read, refusal and decision is appended to the hash-chained audit log. Identity numbers
@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from hub.access import catalogue, consumers, grants, objections, reads
 from hub.access.audit import AuditEvent, append
 from hub.access.grants import AccessDenied
+from hub.api import docs
 from hub.api.pool import Pool
 
 
@@ -141,7 +142,10 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
         description="Shared resources of 银川市 under 国发〔2016〕51号 / 《政务数据共享条例》: catalogue, "
         "queries, 核验, prefill, applications and 校核纠错. Authenticate with `X-API-Key`; state the purpose "
         "of every data read in `X-Purpose`.",
+        docs_url=None,  # served by hub.api.docs with their assets from an installed package, not a CDN
+        redoc_url=None,
     )
+    docs.install(app)
     app.state.pool = pool
 
     def audit(ev: AuditEvent) -> None:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean venv up down status browser
+.PHONY: demo test lint bench clean venv up down status system-packages
 
 venv: $(STAMP)
 
@@ -20,12 +20,14 @@ demo: $(STAMP)
 
 # The web-page tests drive a real headless Chromium from the distribution's packages; where it cannot be
 # installed (no root, no apt) they are skipped with that reason.
-browser:
-	@command -v chromium >/dev/null \
-	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || echo "chromium could not be installed: the browser tests will be skipped" >&2
+# The distribution's packages the tests use: Chromium (browser tests) and redis-server (the
+# Celery broker of `hub up --executor celery`).
+system-packages:
+	@command -v chromium >/dev/null && command -v redis-server >/dev/null \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium redis-server >/dev/null) \
+	  || echo "chromium or redis-server could not be installed: the tests that need them will fail or skip" >&2
 
-test: $(STAMP) browser
+test: $(STAMP) system-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

@@ -33,7 +33,7 @@ from connectors.provincial import ProvincialClient
 from hub.push.gm import digest_lines
 from hub.push.outbox import KINDS
 
-MAX_DIGESTS = 4096  # assignments of open groups tried per day and kind before giving up (then re-queue)
+MAX_DIGESTS = 256  # choices of open groups tried per day and kind before giving up (then the re-queue)
 
 
 @dataclass
@@ -61,8 +61,9 @@ def find_day_members(
 ) -> list[OpenGroup] | None:
     """The open groups that, with the ``certain`` lines, are exactly the platform's figures of ``day``.
 
-    The groups booked on ``day`` are tried first (the usual case: nothing crossed midnight), then
-    every other choice whose record count fits, at most ``limit`` digests in all.
+    Choices whose record count fits are tried, the likeliest first: the groups booked on ``day``
+    (nothing crossed midnight), then runs of groups consecutive in the order they were formed
+    (the platform's day changes once, at its midnight), then any other, at most ``limit`` digests.
 
     Returns:
         The groups on ``day`` (possibly none), or ``None`` if no choice matches.
@@ -70,7 +71,8 @@ def find_day_members(
     need = count - len(certain)
     if need < 0:
         return None
-    ordered = sorted(groups, key=lambda g: (g.booked != day, g.group))
+    ordered = sorted(groups, key=lambda g: min(g.ids))
+    base = sorted(certain)  # two sorted runs sort in linear time: each try costs a merge and a hash
     tried = 0
     seen: set[tuple[str, ...]] = set()
     for choice in _choices(ordered, day, need):
@@ -78,7 +80,7 @@ def find_day_members(
         if names in seen:
             continue
         seen.add(names)
-        if digest_lines([*certain, *(line for g in choice for line in g.lines)]) == digest:
+        if digest_lines(base + sorted(line for g in choice for line in g.lines)) == digest:
             return choice
         tried += 1
         if tried >= limit:
@@ -87,11 +89,21 @@ def find_day_members(
 
 
 def _choices(groups: list[OpenGroup], day: dt.date, need: int) -> Iterator[list[OpenGroup]]:
-    """Choices of groups holding ``need`` records in all: the booked ones first, then a depth-first search."""
+    """Choices of groups (in formation order) holding ``need`` records in all, the likeliest first."""
+    sizes = [len(g.ids) for g in groups]
     booked = [g for g in groups if g.booked == day]
     if sum(len(g.ids) for g in booked) == need:
         yield booked
-    sizes = [len(g.ids) for g in groups]
+    if need == 0:
+        yield []
+    for start in range(len(groups)):
+        total = 0
+        for end in range(start, len(groups)):
+            total += sizes[end]
+            if total == need:
+                yield groups[start : end + 1]
+            if total >= need:
+                break
     remaining = [sum(sizes[i:]) for i in range(len(sizes) + 1)]
     chosen: list[OpenGroup] = []
 
@@ -117,14 +129,6 @@ def settle_open_days(conn: psycopg.Connection, kind: str, day: dt.date, count: i
         How many records moved to another day, or ``None`` when no open records could make the
         hub's side of ``day`` match (nothing is changed then).
     """
-    certain = [
-        f"{k}:{v}"
-        for k, v in conn.execute(
-            "SELECT record_key, version FROM hub.push_outbox WHERE kind = %s AND status = 'delivered' "
-            "AND accepted_on = %s AND accepted_days IS NULL",
-            (kind, day),
-        )
-    ]
     groups: dict[str, OpenGroup] = {}
     for row_id, key, version, group, booked, days in conn.execute(
         "SELECT id, record_key, version, accepted_group, accepted_on, accepted_days FROM hub.push_outbox "
@@ -136,6 +140,14 @@ def settle_open_days(conn: psycopg.Connection, kind: str, day: dt.date, count: i
         g.lines.append(f"{key}:{version}")
     if not groups:
         return None
+    certain = [
+        f"{k}:{v}"
+        for k, v in conn.execute(
+            "SELECT record_key, version FROM hub.push_outbox WHERE kind = %s AND status = 'delivered' "
+            "AND accepted_on = %s AND accepted_days IS NULL",
+            (kind, day),
+        )
+    ]
     members = find_day_members(certain, list(groups.values()), day, count, digest)
     if members is None:
         return None

@@ -53,6 +53,8 @@ class Sm2Verifier:
         from gmssl import sm2
 
         self._sm2 = sm2.CryptSM2(private_key="", public_key=public_key, mode=1)
+        # gmssl lstrip("04")s a key starting with 04, eating x's first digits too: take x||y as given
+        self._sm2.public_key = public_key[2:] if len(public_key) == 130 else public_key
 
     def verify(self, message: bytes, signature: str) -> bool:
         """Whether ``signature`` is a valid SM2 signature of ``message``; malformed input is not."""

@@ -81,3 +81,16 @@ def test_request_signatures_and_sm2_by_a_second_implementation() -> None:
     assert verifier.verify(message, signature)
     assert not verifier.verify(message + b" ", signature)
     assert not verifier.verify(message, "not base64!") and not verifier.verify(message, "AAAA")
+
+
+def test_a_public_key_that_starts_with_04_verifies() -> None:
+    """gmssl strips a leading "04" (and more) from the public key: 1 key pair in 256 never verified."""
+    private = "f2c3a9ce4413f8052b95920a0b0a7e626080fd3eea4d950b4ad70253b7412b80"
+    public = (
+        "040da0e281edb1005abe2ce0559ea1db6fb9207737e34d4028ea3c926971bbc6"
+        "6fc9b8f7a607f75c86e91097229eec1211278ecabafcf14108c2d334bcf1610d"
+    )
+    signer = Sm2Signer(private, public)
+    signature = signer.sign(b"message")
+    assert signer.verify(b"message", signature) and crypto.Sm2Verifier(public).verify(b"message", signature)
+    assert crypto.Sm2Verifier("04" + public).verify(b"message", signature)  # with the uncompressed-point prefix

@@ -2,9 +2,12 @@
 
 At 02:30 Asia/Shanghai, for the previous day and each kind (certificates, cases): the
 platform's count and SM3 digest of the `key:version` lines it accepted are compared with what
-the hub holds as delivered. On a difference the day's delivered records are re-queued and
+the hub holds as delivered (records whose day the platform's answer left open are first booked
+on the day its figures say). On a difference the day's delivered records are re-queued and
 pushed again (the platform answers `DUPLICATE` for what it has and stores what it lost), then
-the day is checked again. Every comparison is kept in `hub.push_reconciliation`.
+the day is checked again; a difference left then fails the run and raises an alert
+(`hub.reconciliation_alert`, shown by `hub status`). Every comparison is kept in
+`hub.push_reconciliation`.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ with DAG(
 
     @task(task_id="recheck", pool=PROVINCIAL_POOL.name)
     def recheck(first: dict, _pushed: dict) -> dict:
-        """Check the day again (no re-queue); the result is stored with the first."""
+        """Check the day again (no re-queue); a difference left fails the task and raises an alert."""
         from hub.push.tasks import reconcile_task
 
         if all(e["matched"] for e in first["result"].values()):

@@ -1,8 +1,9 @@
 """``hub status``: every source at a glance, as rich tables or one JSON object.
 
 Per source: the last run, ledger totals, freshness, pending quarantine, open cross-department
-findings and the last alert; then the push backlog (``hub.push_outbox``) and the last daily
-reconciliation with the provincial platform (``hub.push_reconciliation``).
+findings and the last alert; then the push backlog (``hub.push_outbox``), the last daily
+reconciliation with the provincial platform (``hub.push_reconciliation``) and the open
+reconciliation alerts (``hub.reconciliation_alert``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import psycopg
 
 from hub.ops import freshness as fresh
+from hub.push.reconcile import open_alerts
 from hub.registry import SOURCES
 
 
@@ -80,6 +82,7 @@ def collect(uri: str | None = None) -> dict[str, Any]:
         }
         push = _push_backlog(conn)
         reconciliation = _last_reconciliation(conn)
+        reconciliation_alerts = open_alerts(conn)
     sources = []
     for spec in SOURCES:
         run = last_runs.get(spec.name)
@@ -105,7 +108,12 @@ def collect(uri: str | None = None) -> dict[str, Any]:
                 "last_alert": None if alert is None else {"kind": alert[0], "at": alert[1].isoformat()},
             }
         )
-    return {"sources": sources, "push_backlog": push, "last_reconciliation": reconciliation}
+    return {
+        "sources": sources,
+        "push_backlog": push,
+        "last_reconciliation": reconciliation,
+        "reconciliation_alerts": reconciliation_alerts,
+    }
 
 
 def _age(seconds: float | None) -> str:
@@ -152,3 +160,5 @@ def render(report: dict[str, Any]) -> None:
         "last reconciliation: "
         + (", ".join(f"{k} {v['day']} {'matched' if v['matched'] else 'DIFFERS'}" for k, v in rec.items()) or "never")
     )
+    for alert in report.get("reconciliation_alerts", []):
+        console.print(f"[red]RECONCILIATION ALERT[/red] {alert['message']} (since {alert['raised_at'][:19]})")

@@ -28,7 +28,27 @@ KINDS = ("certificates", "cases")
 MAX_RECORDS = 500
 MAX_BYTES = 4_500_000  # under the platform's 5 MiB with room for the envelope
 FORM_CHUNK = 50_000  # rows claimed per batch-forming transaction (after a first, small one)
-TODAY_SHANGHAI = "(now() AT TIME ZONE 'Asia/Shanghai')::date"
+TODAY_SHANGHAI = "(now() AT TIME ZONE 'Asia/Shanghai')::date"  # the transaction's start: before the POST
+ANSWERED_SHANGHAI = "(clock_timestamp() AT TIME ZONE 'Asia/Shanghai')::date"  # after the answer
+BATCHED_ON = "(o.batched_at AT TIME ZONE 'Asia/Shanghai')::date"
+
+
+def _days(first: str, last: str) -> str:
+    """SQL for the array of dates from ``first`` to ``last``."""
+    return f"ARRAY(SELECT ({first}) + i FROM generate_series(0, ({last}) - ({first})) AS i)"
+
+
+# The day a delivered record is booked on (accepted_on) and, when the answer leaves it open, the days
+# it may be (accepted_days), settled later by the 对账 from the platform's figures (hub.push.reconcile):
+# - ACCEPTED: stored by this request, counted on the day of the answer -- or, for a request that spanned
+#   midnight, on either day;
+# - DUPLICATE of a record the hub never saw ACCEPTED: stored by an earlier send whose reply was lost, on a
+#   day between the batch's forming and now, by the platform's clock, which decides the day and may differ
+#   from ours: a day either side as well. It is booked on the day the batch was formed until the 对账 knows;
+# - DUPLICATE of a record already booked: it keeps its day.
+BOOKED_ACCEPTED = "%(answered)s::date"
+OPEN_ACCEPTED = f"CASE WHEN %(sent)s <> %(answered)s THEN {_days('%(sent)s::date', '%(answered)s::date')} END"
+OPEN_DUPLICATE = _days(f"{BATCHED_ON} - 1", "%(answered)s::date + 1")
 
 
 @dataclass
@@ -149,16 +169,21 @@ def send_batch(conn: psycopg.Connection, client: ProvincialClient, kind: str, ba
             counts[status.lower()] += 1
             updates.append((status, res.get("code"), res.get("message"), row_id))
         statuses, codes, messages, ids = (list(column) for column in zip(*updates, strict=True))
+        sent_on, answered_on = conn.execute(f"SELECT {TODAY_SHANGHAI}, {ANSWERED_SHANGHAI}").fetchone()
         conn.execute(  # one statement for the whole batch: 500 single-row UPDATEs cost more than the POST
             "UPDATE hub.push_outbox o SET "
             "status = CASE WHEN r.s = 'REJECTED' THEN 'parked' ELSE 'delivered' END, result = r.s, "
             "code = r.c, message = r.m, attempts = o.attempts + 1, updated_at = now(), "
             "delivered_at = CASE WHEN r.s = 'REJECTED' THEN NULL ELSE now() END, "
-            f"accepted_on = CASE WHEN r.s = 'ACCEPTED' THEN {TODAY_SHANGHAI} "
-            "WHEN r.s = 'DUPLICATE' THEN coalesce(o.accepted_on, (o.batched_at AT TIME ZONE 'Asia/Shanghai')::date) "
-            "ELSE o.accepted_on END "
-            "FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) AS r(s, c, m, id) WHERE o.id = r.id",
-            (statuses, codes, messages, ids),
+            f"accepted_on = CASE WHEN r.s = 'ACCEPTED' THEN {BOOKED_ACCEPTED} WHEN r.s = 'DUPLICATE' "
+            f"THEN coalesce(o.accepted_on, {BATCHED_ON}) ELSE o.accepted_on END, "
+            f"accepted_days = CASE WHEN r.s = 'ACCEPTED' THEN {OPEN_ACCEPTED} "
+            f"WHEN r.s = 'DUPLICATE' AND o.accepted_on IS NULL THEN {OPEN_DUPLICATE} ELSE o.accepted_days END, "
+            "accepted_group = CASE WHEN r.s = 'ACCEPTED' THEN CASE WHEN %(sent)s <> %(answered)s THEN o.batch_id END "
+            "WHEN r.s = 'DUPLICATE' AND o.accepted_on IS NULL THEN o.batch_id ELSE o.accepted_group END "
+            "FROM unnest(%(s)s::text[], %(c)s::text[], %(m)s::text[], %(id)s::bigint[]) AS r(s, c, m, id) "
+            "WHERE o.id = r.id",
+            {"s": statuses, "c": codes, "m": messages, "id": ids, "sent": sent_on, "answered": answered_on},
         )
         conn.execute(
             "INSERT INTO hub.push_attempt (kind, batch_id, records, accepted, duplicate, rejected, outcome) "

@@ -40,6 +40,9 @@ class Sm2Signer:
         from gmssl import sm2
 
         self._sm2 = sm2.CryptSM2(private_key=private_key or "", public_key=public_key, mode=1)
+        # gmssl lstrip("04")s a key starting with 04, eating x's first digits too (1 key pair in 256 never
+        # verified): take x||y as given, without the uncompressed-point prefix 04 if present
+        self._sm2.public_key = public_key[2:] if len(public_key) == 130 else public_key
         self.public_key = public_key
 
     def sign(self, message: bytes) -> str:

@@ -67,7 +67,17 @@ def reconcile_day(run_after: dt.datetime | None) -> dt.date:
 
 
 def reconcile_task(day: str, requeue: bool = True) -> dict[str, Any]:
-    """Compare ``day`` with the platform per kind (re-queueing the day's delivered rows on a difference)."""
+    """Compare ``day`` with the platform per kind (re-queueing the day's delivered rows on a difference).
+
+    Args:
+        day: ``YYYY-MM-DD`` (Asia/Shanghai).
+        requeue: ``False`` for the recheck after the re-queued rows were resent: a difference left
+            then is persistent.
+
+    Raises:
+        AirflowFailException: on the recheck, when a kind still differs (an alert row was written
+            to ``hub.reconciliation_alert``); not retried, a retry would compare the same state.
+    """
     from hub.push.reconcile import reconcile
     from hub.store.connection import store_uri
 
@@ -76,7 +86,18 @@ def reconcile_task(day: str, requeue: bool = True) -> dict[str, Any]:
         result = reconcile(store_uri(), client, dt.date.fromisoformat(day), requeue=requeue)
     finally:
         client.close()
-    for kind, entry in result.items():
-        if not entry["matched"]:
-            log.warning("reconciliation %s %s differs: %s", kind, day, entry)
+    differing = {kind: entry for kind, entry in result.items() if not entry["matched"]}
+    for kind, entry in differing.items():
+        log.warning("reconciliation %s %s differs: %s", kind, day, entry)
+    if differing and not requeue:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(
+            f"对账 {day} still differs after the re-queue for {', '.join(sorted(differing))}: "
+            + "; ".join(
+                f"{kind} platform {e['platform']['accepted']} vs hub {e['hub']['accepted']}"
+                for kind, e in sorted(differing.items())
+            )
+            + " (alert raised, see hub status)"
+        )
     return result

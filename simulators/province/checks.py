@@ -1,8 +1,8 @@
 """Field checks the platform applies to every record before looking at versions.
 
 Each check returns ``None`` for a good record or ``(code, message)``; messages name the field and
-never repeat personal data. Identity numbers and USCCs are checked for a whole batch at once
-with the hub's vectorised validators.
+never repeat personal data. Identifiers are checked with the platform's own code
+(:mod:`simulators.province.identifiers`), never the hub's.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
-import pyarrow as pa
-
-from hub.push import identifier
-from quality import identity, uscc
+from simulators.province import identifiers
 
 Problem = tuple[str, str] | None
 
@@ -28,6 +26,7 @@ CASE_RESULTS = ("APPROVED", "DENIED")
 # A case only moves forward; the last three are final.
 CASE_RANK = {"SUBMITTED": 0, "ACCEPTED": 1, "PROCESSING": 2, "COMPLETED": 3, "NOT_ACCEPTED": 3, "WITHDRAWN": 3}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _text(rec: dict[str, Any], name: str, nullable: bool = False) -> Problem:
@@ -110,14 +109,14 @@ def certificate_fields(rec: dict[str, Any]) -> Problem:
     )
     if problem is not None:
         return problem
-    parsed = identifier.parse(rec["certificate_id"])
+    parsed = identifiers.certificate_id(rec["certificate_id"])
     if parsed is None:
         return "INVALID_FIELD", "certificate_id is not a GB/T 36904 identifier"
     if parsed.version != rec["version"]:
         return "INVALID_FIELD", "version differs from the identifier's version field"
     if parsed.type_code != rec["type_code"]:
         return "INVALID_FIELD", "type_code differs from the identifier's type code"
-    if not identifier.verify(rec["certificate_id"]):
+    if not parsed.check_ok:
         return "BAD_CHECKSUM", "certificate_id check character (MOD 37,36) is wrong"
     return None
 
@@ -147,25 +146,10 @@ def case_fields(rec: dict[str, Any]) -> Problem:
     )
 
 
-def valid_identity_numbers(values: list[str]) -> list[bool]:
-    """GB 11643 verdicts for a batch of identity numbers (exact form, no clean-up)."""
-    if not values:
-        return []
-    return identity.check(pa.array(values, pa.string())).valid.tolist()
-
-
-def valid_usccs(values: list[str]) -> list[bool]:
-    """GB 32100 (and GB 11714) verdicts for a batch of USCCs (exact form, no clean-up)."""
-    if not values:
-        return []
-    return uscc.check(pa.array(values, pa.string())).valid.tolist()
-
-
 def id_checks(pairs: list[tuple[str, str]]) -> list[bool]:
-    """Verdicts for ``(kind, value)`` pairs, kind ``person`` (GB 11643) or ``org`` (USCC), batched per kind."""
-    out = [False] * len(pairs)
-    for kind, check in (("person", valid_identity_numbers), ("org", valid_usccs)):
-        rows = [i for i, (k, _) in enumerate(pairs) if k == kind]
-        for i, ok in zip(rows, check([pairs[i][1] for i in rows]), strict=True):
-            out[i] = ok
-    return out
+    """Verdicts for ``(kind, value)`` pairs, kind ``person`` (GB 11643) or ``org`` (USCC), exact form."""
+    today = dt.datetime.now(SHANGHAI).date()
+    return [
+        identifiers.identity_number_ok(value, today) if kind == "person" else identifiers.uscc_ok(value)
+        for kind, value in pairs
+    ]

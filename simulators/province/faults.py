@@ -2,11 +2,15 @@
 
 Set through ``POST /admin/faults`` (any subset of the fields of :class:`FaultConfig`); what was
 injected is counted in ``GET /admin/stats`` so a test can prove each fault really happened.
-Random choices come from a seeded generator, so a run is repeatable.
+Random choices come from a seeded generator, so a run is repeatable. ``drop_next`` drops the
+replies of the next batches for certain, and ``clock_offset_seconds`` moves the platform's clock
+for the day it counts records on, so a test can show a batch stored after midnight without
+waiting for midnight.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 import time
@@ -29,6 +33,10 @@ class FaultConfig:
         slow_rate: Share of batches stored and then answered after ``slow_seconds``.
         slow_seconds: Delay of a slow reply.
         drop_rate: Share of batches stored and then answered by dropping the connection.
+        drop_next: Drop the connection after storing each of the next this many batches.
+        clock_offset_seconds: Added to the platform's clock when it files an accepted record (the
+            day, Asia/Shanghai, the record is counted on in the reconciliation); requests are still
+            authenticated against the real clock.
         seed: Seed of the random choices.
     """
 
@@ -41,6 +49,8 @@ class FaultConfig:
     slow_rate: float = 0.0
     slow_seconds: float = 0.0
     drop_rate: float = 0.0
+    drop_next: int = 0
+    clock_offset_seconds: float = 0.0
     seed: int = 640000
 
 
@@ -97,10 +107,18 @@ class FaultInjector:
                 return status, {}
         return None
 
+    def clock(self) -> dt.datetime:
+        """The platform's clock for filing records: now, moved by ``clock_offset_seconds``."""
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.config.clock_offset_seconds)
+
     def after_store(self) -> str | None:
         """A fault shown after a batch was stored: ``"drop"``, ``"slow"`` or ``None``."""
         with self._lock:
             c = self.config
+            if c.drop_next > 0:
+                c.drop_next -= 1
+                self.stats["drop"] += 1
+                return "drop"
             if self._rng.random() < c.drop_rate:
                 self.stats["drop"] += 1
                 return "drop"

@@ -50,6 +50,14 @@ class Provisioned:
         resp.raise_for_status()
         return resp.json()
 
+    def batches(self) -> list[dict[str, Any]]:
+        """Batch ids the platform received, in order, with how often each arrived (``GET /admin/batches``)."""
+        import requests
+
+        resp = requests.get(f"{self.url}/admin/batches", timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
     def stop(self) -> None:
         """Stop the simulator."""
         if self._stop is not None:
@@ -101,8 +109,8 @@ def provision(
     import psycopg
     from psycopg import sql
 
-    from hub.push.signer import generate_sm2_keypair
     from hub.store.embedded import database_uri
+    from simulators.province.crypto import sm2_keypair
 
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         if reset:
@@ -112,7 +120,7 @@ def provision(
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     uri = database_uri(admin_uri, database)
     secret = secrets.token_urlsafe(32)
-    private, public = generate_sm2_keypair()
+    private, public = sm2_keypair()
     faults = faults or FaultConfig()
     if in_thread:
         from simulators.province.server import PlatformSettings, RunningPlatform

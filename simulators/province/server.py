@@ -10,8 +10,13 @@ The app secret comes from the environment, never the command line. ``--port 0`` 
 port; the URL is written to ``--ready-file`` once the server listens.
 
 Admin endpoints (simulator only, no authentication): ``POST /admin/faults`` sets faults (see
-:class:`simulators.province.faults.FaultConfig`), ``GET /admin/stats`` counts injected faults,
-``GET /admin/records?kind=`` lists stored ``key:version``, ``DELETE /admin/records`` forgets one.
+:class:`simulators.province.faults.FaultConfig`, which also shifts the platform's clock for the
+day records are counted on), ``GET /admin/stats`` counts injected faults, ``GET /admin/records?kind=``
+lists stored ``key:version``, ``DELETE /admin/records`` forgets one, ``GET /admin/batches`` lists
+the batch ids received and how often each arrived.
+
+Requests, signatures and records are checked with the simulator's own code
+(:mod:`simulators.province.crypto`, :mod:`simulators.province.identifiers`), never the hub's.
 """
 
 from __future__ import annotations
@@ -34,10 +39,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from hub.push.gm import request_signature
-from hub.push.signer import Signer, make_signer
+from simulators.province.crypto import Sm2Verifier, expected_signature
 from simulators.province.faults import FaultConfig, FaultInjector
-from simulators.province.store import KINDS, PlatformStore
+from simulators.province.store import KINDS, BatchIdReusedError, PlatformStore
 
 MAX_RECORDS = 500
 MAX_BYTES = 5 * 1024 * 1024
@@ -81,10 +85,14 @@ class _NonceBook:
 
 
 def create_app(settings: PlatformSettings) -> Any:
-    """The platform's ASGI app (wrapped so a handler can drop its connection)."""
-    verifier: Signer | None = (
-        make_signer(settings.signature_scheme, None, settings.signer_public_key) if settings.signer_public_key else None
-    )
+    """The platform's ASGI app (wrapped so a handler can drop its connection).
+
+    Raises:
+        ValueError: for a signature scheme other than ``sm2``.
+    """
+    if settings.signature_scheme != "sm2":
+        raise ValueError(f"the platform verifies sm2 signatures only, not {settings.signature_scheme!r}")
+    verifier = Sm2Verifier(settings.signer_public_key) if settings.signer_public_key else None
     store = PlatformStore(settings.database_uri, verifier)
     faults = FaultInjector(settings.faults)
     nonces = _NonceBook()
@@ -109,7 +117,7 @@ def create_app(settings: PlatformSettings) -> Any:
         if not 16 <= len(nonce) <= 64:
             return "X-Nonce must be 16-64 characters"
         query = dict(request.query_params)
-        expected = request_signature(
+        expected = expected_signature(
             settings.app_secret, request.method, request.url.path, query, h["x-timestamp"], nonce, body
         )
         if not hmac.compare_digest(expected, h.get("x-signature", "")):
@@ -139,7 +147,10 @@ def create_app(settings: PlatformSettings) -> Any:
         if isinstance(envelope, str):
             return JSONResponse({"code": "BAD_BATCH", "message": envelope}, status_code=400)
         batch_id, records = envelope
-        results = await run_in_threadpool(store.apply_batch, kind, batch_id, records)
+        try:
+            results = await run_in_threadpool(store.apply_batch, kind, batch_id, records, faults.clock())
+        except BatchIdReusedError as exc:
+            return JSONResponse({"code": "BAD_BATCH", "message": str(exc)}, status_code=400)
         after = faults.after_store()
         if after == "drop":
             transport = request.scope.get("sim.transport")
@@ -191,6 +202,10 @@ def create_app(settings: PlatformSettings) -> Any:
     @app.get("/admin/records")
     async def records(kind: str) -> Any:
         return [f"{k}:{v}" for k, v in await run_in_threadpool(store.holdings, kind)]
+
+    @app.get("/admin/batches")
+    async def batches() -> Any:
+        return await run_in_threadpool(store.batches)
 
     @app.delete("/admin/records")
     async def forget(kind: str, key: str, version: int) -> Any:

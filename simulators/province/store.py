@@ -3,6 +3,13 @@
 One row per accepted ``(kind, key, version)``; the primary key makes "stored at most once" a
 property of the store, not of the code. A batch is applied in one transaction: either every
 accepted record of it is stored, or none.
+
+Batches are deduplicated on their ``batch_id`` (client-generated, unique per distinct batch): the
+first time an id is seen its records are checked and stored, and the results kept with a digest
+of the batch; a resend of the same batch is answered from those results (what was stored is
+``DUPLICATE`` now, what was rejected is rejected again) without storing anything, and an id
+reused for different records is refused as ``BAD_BATCH``. Every receipt is counted, so a test
+can see which batch ids reached the platform and how often.
 """
 
 from __future__ import annotations
@@ -16,10 +23,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg.types.json import Jsonb
 
-from hub.push import identifier
-from hub.push.gm import canonical_json, digest_lines, sm3_hex
-from hub.push.signer import Signer
-from simulators.province import checks
+from simulators.province import checks, identifiers
+from simulators.province.crypto import Sm2Verifier, canonical_json, reconciliation_digest, sm3
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 KINDS = ("certificates", "cases")
@@ -39,7 +44,20 @@ CREATE TABLE IF NOT EXISTS accepted (
 );
 CREATE INDEX IF NOT EXISTS accepted_series ON accepted (kind, series, version DESC);
 CREATE INDEX IF NOT EXISTS accepted_day ON accepted (kind, accepted_on);
+CREATE TABLE IF NOT EXISTS batch (
+    batch_id          text PRIMARY KEY,
+    kind              text NOT NULL,
+    digest            text NOT NULL,
+    results           jsonb NOT NULL,
+    received          integer NOT NULL DEFAULT 1,
+    first_received_at timestamptz NOT NULL DEFAULT now(),
+    last_received_at  timestamptz NOT NULL DEFAULT now()
+);
 """
+
+
+class BatchIdReusedError(ValueError):
+    """A ``batch_id`` already used for a different batch (answered ``400 BAD_BATCH``; nothing stored)."""
 
 
 @dataclass
@@ -50,7 +68,7 @@ class _Head:
 
 def content_hash(record: dict[str, Any]) -> str:
     """SM3 of the canonical JSON of a record without its signature (what "same content" means)."""
-    return sm3_hex(canonical_json({k: v for k, v in record.items() if k != "signature"}))
+    return sm3(canonical_json({k: v for k, v in record.items() if k != "signature"}))
 
 
 def signed_message(record: dict[str, Any]) -> bytes:
@@ -61,7 +79,7 @@ def signed_message(record: dict[str, Any]) -> bytes:
 class PlatformStore:
     """The platform's store, shared by the server's worker threads (one connection, one lock)."""
 
-    def __init__(self, uri: str, verifier: Signer | None) -> None:
+    def __init__(self, uri: str, verifier: Sm2Verifier | None) -> None:
         self._conn = psycopg.connect(uri)
         self._lock = threading.Lock()
         self._verifier = verifier
@@ -72,12 +90,34 @@ class PlatformStore:
         """Close the database connection."""
         self._conn.close()
 
-    def apply_batch(self, kind: str, batch_id: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Check and store one batch; return one result per record, in order."""
+    def apply_batch(
+        self, kind: str, batch_id: str, records: list[dict[str, Any]], now: dt.datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Check and store one batch; return one result per record, in order.
+
+        Args:
+            kind: ``certificates`` or ``cases``.
+            batch_id: The client's batch id.
+            records: The batch's records.
+            now: The platform's clock (default: the real one); its day in Asia/Shanghai is the day
+                accepted records are counted on.
+
+        Raises:
+            BatchIdReusedError: if ``batch_id`` was used before for other records.
+        """
+        now = now or dt.datetime.now(dt.UTC)
+        digest = sm3(kind.encode() + b"\n" + canonical_json(records))
+        with self._lock, self._conn.transaction():
+            seen = self._seen_batch(batch_id, kind, digest)
+        if seen is not None:
+            return seen
         key_field = "certificate_id" if kind == "certificates" else "case_no"
         problems = [(checks.certificate_fields if kind == "certificates" else checks.case_fields)(r) for r in records]
         self._check_ids(kind, records, problems)
         with self._lock, self._conn.transaction():
+            seen = self._seen_batch(batch_id, kind, digest)  # the same batch may have arrived meanwhile
+            if seen is not None:
+                return seen
             keys = [str(r.get(key_field)) for r in records]
             series = [_series(kind, r) for r in records]
             stored = {
@@ -94,7 +134,7 @@ class PlatformStore:
                     (kind, [s for s in series if s]),
                 )
             }
-            today = dt.datetime.now(SHANGHAI).date()
+            today = now.astimezone(SHANGHAI).date()
             results, rows = [], []
             for rec, key, ser, problem in zip(records, keys, series, problems, strict=True):
                 version = rec.get("version")
@@ -106,16 +146,40 @@ class PlatformStore:
                     h = content_hash(rec)
                     stored[(key, version)] = h
                     heads[ser] = _Head(version, rec["status"])
-                    rows.append((kind, key, version, ser, rec["status"], h, Jsonb(rec), batch_id, today))
+                    rows.append((kind, key, version, ser, rec["status"], h, Jsonb(rec), batch_id, now, today))
                 results.append({"key": key, "version": version, "status": status, "code": code, "message": message})
             if rows:
                 with self._conn.cursor() as cur:
                     cur.executemany(
                         "INSERT INTO accepted (kind, key, version, series, status, content_hash, payload, batch_id,"
-                        " accepted_on) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        " accepted_at, accepted_on) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                         rows,
                     )
+            self._conn.execute(
+                "INSERT INTO batch (batch_id, kind, digest, results) VALUES (%s, %s, %s, %s)",
+                (batch_id, kind, digest, Jsonb(results)),
+            )
         return results
+
+    def _seen_batch(self, batch_id: str, kind: str, digest: str) -> list[dict[str, Any]] | None:
+        """The answer to a resend of a known batch (counted), ``None`` for a new batch id.
+
+        Raises:
+            BatchIdReusedError: if the id is known with other records.
+        """
+        row = self._conn.execute(
+            "UPDATE batch SET received = received + 1, last_received_at = now() WHERE batch_id = %s "
+            "RETURNING kind, digest, results",
+            (batch_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        if (row[0], row[1]) != (kind, digest):
+            raise BatchIdReusedError(f"batch_id {batch_id} was used before for a different batch")
+        return [
+            r | {"status": "DUPLICATE", "code": None, "message": None} if r["status"] != "REJECTED" else r
+            for r in row[2]
+        ]
 
     def _check_ids(self, kind: str, records: list[dict[str, Any]], problems: list[checks.Problem]) -> None:
         pairs: list[tuple[str, str]] = []
@@ -175,12 +239,22 @@ class PlatformStore:
             rows = self._conn.execute(
                 "SELECT key, version FROM accepted WHERE kind = %s AND accepted_on = %s", (kind, day)
             ).fetchall()
-        return {"accepted": len(rows), "digest": digest_lines(f"{k}:{v}" for k, v in rows)}
+        return {"accepted": len(rows), "digest": reconciliation_digest(f"{k}:{v}" for k, v in rows)}
 
     def holdings(self, kind: str) -> list[tuple[str, int]]:
         """Every stored ``(key, version)`` of ``kind`` (admin view for tests)."""
         with self._lock, self._conn.transaction():
             return [tuple(r) for r in self._conn.execute("SELECT key, version FROM accepted WHERE kind = %s", (kind,))]
+
+    def batches(self) -> list[dict[str, Any]]:
+        """Every batch id received, its kind, record count and how many times it arrived (admin view)."""
+        with self._lock, self._conn.transaction():
+            return [
+                {"batch_id": b, "kind": k, "records": n, "received": r}
+                for b, k, n, r in self._conn.execute(
+                    "SELECT batch_id, kind, jsonb_array_length(results), received FROM batch ORDER BY first_received_at"
+                )
+            ]
 
     def forget(self, kind: str, key: str, version: int) -> int:
         """Delete one stored record (admin: simulates a record lost by the platform)."""
@@ -194,5 +268,5 @@ def _series(kind: str, rec: dict[str, Any]) -> str | None:
     if kind == "cases":
         return rec.get("case_no") if isinstance(rec.get("case_no"), str) else None
     cid = rec.get("certificate_id")
-    parsed = identifier.parse(cid) if isinstance(cid, str) else None
+    parsed = identifiers.certificate_id(cid) if isinstance(cid, str) else None
     return parsed.series if parsed else None

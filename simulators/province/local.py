@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from simulators.city import CityPlan
+from simulators.province.crypto import sm2_keypair
 from simulators.province.provision import APP_ID, DATABASE, connection_values
 from simulators.province.server import SECRET_ENV
 from simulators.rs.provision import _free_port
@@ -36,13 +37,12 @@ def provision(plan: CityPlan, admin_uri: str, home: Path) -> dict[str, str]:
     Returns:
         The ``AIRFLOW_CONN_*`` values of ``provincial_platform`` and ``certificate_signer``.
     """
-    from hub.push.signer import generate_sm2_keypair
     from hub.store.embedded import ensure_database
 
     path = config_path(home)
     config = json.loads(path.read_text()) if path.exists() else {}
     if not config.get("private_key"):
-        config["private_key"], config["public_key"] = generate_sm2_keypair()
+        config["private_key"], config["public_key"] = sm2_keypair()
     config.setdefault("app_secret", secrets.token_urlsafe(32))
     config.setdefault("port", _free_port())
     config["db"] = ensure_database(admin_uri, DATABASE)

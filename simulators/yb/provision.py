@@ -30,10 +30,17 @@ def connection_json(inbox: Path) -> str:
 def scheduled_dirt(day: int) -> Dirt:
     """The dirt the department sends "now and then", fixed per day so runs are reproducible.
 
-    A truncated last line is left out: it stops the file's load until the department resends
-    it, so demos switch it on explicitly.
+    Every kind departments.md lists turns up on some day: a BOM, a blank last line, quoted
+    separators, a drift column and (from day 5 on, weekly) a truncated last line. Bytes that are
+    not data (NUL, a byte invalid in GBK, a wrong field count) are switched on explicitly.
     """
-    return Dirt(bom=day % 5 == 3, blank_last_line=day % 3 == 1, quoted_separators=True, drift_column=day >= 4)
+    return Dirt(
+        bom=day % 5 == 3,
+        blank_last_line=day % 3 == 1,
+        truncated_last_line=day % 7 == 5,
+        quoted_separators=True,
+        drift_column=day >= 4,
+    )
 
 
 def provision(plan: CityPlan, admin_uri: str, home: Path) -> dict[str, str]:

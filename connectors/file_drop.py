@@ -61,6 +61,8 @@ CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """C0 controls but tab, line feed and carriage return, and DEL: never data. In GBK, GB18030 and
 UTF-8 these bytes only ever stand for themselves, so a byte-level search is exact."""
 BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
+MAX_RECORD_LINES = 100
+"""A quoted field spanning more lines than this is taken for a stray quote (see :func:`_physical_records`)."""
 ENCODING_REJECT_SHARE = 0.5
 """A file whose first 64 KB has more than this share of lines not valid in its encoding is
 unreadable throughout: rejected as a whole rather than quarantined line by line."""
@@ -215,6 +217,8 @@ class FileDropSource:
         by_name = {d.name: d for d in self.deliveries()}
         for i, (entry, stop) in enumerate(work):
             start = int(at["records"]) if i == 0 and at and at["file"] == entry["file"] else 0
+            if start:
+                entry["quarantined"] = int(at.get("quarantined", 0))  # the count up to the window's start
             delivery = by_name.get(entry["file"])
             if "duplicate_of" not in entry and (delivery is None or sha256_of(delivery.path) != entry["sha256"]):
                 raise SourceError(
@@ -525,31 +529,41 @@ def _physical_records(path: Path) -> Iterator[tuple[int, bytes, bool, bool]]:
     """A file's records after the header line: (first physical line, exact bytes, is the last, quote left open).
 
     A record runs over line ends while it has an odd number of double quotes (a quoted field goes
-    on); a double quote byte never occurs inside a GBK, GB18030 or UTF-8 multi-byte character.
+    on); a double quote byte never occurs inside a GBK, GB18030 or UTF-8 multi-byte character. A
+    quote still open after :data:`MAX_RECORD_LINES` lines (or at the end of the file) is a stray
+    one: its first line is the bad record, and the lines after it are read again as records, so
+    one stray quote cannot swallow the rest of the file.
     """
     with open(path, "rb") as f:
         f.readline()
-        number = 1
-        parts: list[bytes] = []
+        source = enumerate(f, start=2)
+        again: list[tuple[int, bytes]] = []  # lines to read again, last first
+        parts: list[tuple[int, bytes]] = []
         quotes = 0
-        first = 0
         previous: tuple[int, bytes] | None = None
-        for raw in f:
-            number += 1
-            if not parts:
-                first = number
-            parts.append(raw)
-            quotes += raw.count(b'"')
-            if quotes % 2:
-                continue
+        while True:
+            item = again.pop() if again else next(source, None)
+            ended = item is None
+            if ended and len(parts) <= 1:
+                break
+            if not ended:
+                parts.append(item)
+                quotes += item[1].count(b'"')
+                if quotes % 2 and len(parts) <= MAX_RECORD_LINES:
+                    continue
             if previous is not None:
                 yield previous[0], previous[1], False, False
-            previous = (first, b"".join(parts))
+            if quotes % 2:  # a stray quote: its line alone is the bad record, the lines after it are read again
+                previous = None
+                yield parts[0][0], parts[0][1], False, True
+                again.extend(reversed(parts[1:]))
+            else:
+                previous = (parts[0][0], b"".join(p for _, p in parts))
             parts, quotes = [], 0
         if parts:
             if previous is not None:
                 yield previous[0], previous[1], False, False
-            yield first, b"".join(parts), True, True
+            yield parts[0][0], parts[0][1], True, True
         elif previous is not None:
             yield previous[0], previous[1], True, False
 
@@ -562,8 +576,10 @@ def _judge(
     body = body[:-1] if body.endswith(b"\r") else body
     if not body.strip(b" \t\r\n"):
         return None, "file.blank_line", "a blank line where a record belongs"
-    if unclosed:
+    if unclosed and last:
         return None, "file.truncated_line", "a quoted field is not closed before the end of the file: the line is cut"
+    if unclosed:
+        return None, "file.unclosed_quote", "a double quote opens a field that no later quote closes"
     try:
         text = body.decode(codec)
     except UnicodeDecodeError as err:

@@ -34,6 +34,10 @@ from quality.rules import Failure
 REPLACEMENT = "\ufffd"
 CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 """What :func:`screen` replaces, as an RE2 character class (NUL, controls but tab, LF, CR, DEL, C1)."""
+UNREPLAYABLE_RULE_PREFIXES = ("file.", "value.")
+"""Quarantine rules whose records a replay cannot release by re-mapping ``raw``: a line that was no
+record (``file.*``, its ``raw`` is only the text) or a value whose bytes were altered to be stored
+(``value.*``). Only a corrected delivery from the source fixes them."""
 DEFECT_MESSAGES = {
     "value.type": "{field} is not of the type the source declares",
     "value.invalid_utf8": "{field} holds bytes that are not UTF-8",

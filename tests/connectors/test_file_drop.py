@@ -338,6 +338,9 @@ def test_ingest_loads_every_other_row_and_quarantines_the_bad_line(
     spoilt = set() if kind == "blank_last_line" else {keys[int(ref.rsplit(":", 1)[1]) - 1]}
     assert loaded | ruled == set(keys) - spoilt and not loaded & spoilt
     assert entry.quarantined == len(ruled) + 1 and entry.inserted == len(loaded)
+    with psycopg.connect(store) as conn:  # rows refused by a rule name their file and line too
+        unlocated = conn.execute("SELECT count(*) FROM quarantine.record WHERE source_line IS NULL").fetchone()[0]
+    assert unlocated == 0
 
 
 def test_rejected_file_does_not_block_later_files_and_a_corrected_one_is_picked_up(
@@ -436,3 +439,17 @@ def test_connection_env_alone_points_at_another_inbox(
         data, _, _ = _read(source)
         assert data["人员编号"].to_pylist() == expected["人员编号"].to_pylist()
     assert json.loads(os.environ["AIRFLOW_CONN_YB_MEDICAL_INSURANCE"])["conn_type"] == "fs"
+
+
+def test_a_stray_quote_costs_its_own_line_only(tmp_path: Path, enrolments: pa.Table) -> None:
+    """An opening quote nothing closes would swallow the rest of the file; only its line is rejected."""
+    payload = encode_csv(enrolments, Dirt(quoted_separators=False))
+    key = enrolments["人员编号"][100].as_py().encode()
+    at = payload.index(b"\r\n" + key + b",") + 2 + len(key) + 1
+    write_file(tmp_path, file_name(0), payload[:at] + b'"' + payload[at:])
+    data, cursor, batches = _read(_source(tmp_path, block_size=4 << 10, batch_rows=50))
+    [bad] = _rejected(batches)
+    assert (bad["rule"], bad["source_line"]) == ("file.unclosed_quote", 102)
+    keys = enrolments["人员编号"].to_pylist()
+    assert data["人员编号"].to_pylist() == keys[:100] + keys[101:]
+    assert cursor["files"][0]["records"] == enrolments.num_rows

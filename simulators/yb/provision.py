@@ -84,14 +84,17 @@ def deliver_day(
         next_pending: Leave the next day's file half-written with no ``.ok`` yet.
 
     Returns:
-        What was delivered: file names, rows and the dirt.
+        What was delivered: file names, ``rows`` (the records the hub will count: the data rows
+        plus a blank last line), ``data_rows`` and the dirt.
     """
     inbox = Path(inbox)
     dirt = dirt or scheduled_dirt(day)
     changes = day_changes(plan, day)
     name = file_name(day)
     write_file(inbox, name, encode_csv(changes, dirt, seed=plan.seed * 1000 + day))
-    delivered: dict[str, object] = {"file": name, "rows": changes.num_rows, "dirt": dirt}
+    # a blank last line is one more record for the hub's ledger (quarantined as file.blank_line)
+    records = changes.num_rows + (1 if dirt.blank_last_line else 0)
+    delivered: dict[str, object] = {"file": name, "rows": records, "data_rows": changes.num_rows, "dirt": dirt}
     if redeliver_previous and day >= 1:
         previous = inbox / file_name(day - 1)
         write_file(inbox, previous.name, previous.read_bytes())

@@ -373,13 +373,14 @@ class FileDropSource:
         )
 
     def _careful(self, path: Path, encoding: str, header: list[str], after: int, stop: int | None) -> Iterator[Piece]:
-        """Records after number ``after`` (up to ``stop``) walked one by one: good ones as rows, the rest rejected."""
+        """Records after number ``after`` (up to ``stop``) judged one by one: good ones as rows, the rest rejected.
+
+        The bytes of each record are judged alone; the fields of the records that pass are parsed
+        together, batch by batch (one CSV reader over them all, per record only if that fails).
+        """
         codec = "utf-8" if encoding == "utf8" else encoding
         shown = "UTF-8" if encoding == "utf8" else "GBK"
-        width = len(header)
-        rows: list[list[str]] = []
-        numbers: list[int] = []
-        lines: list[int] = []
+        passed: list[tuple[int, int, bytes, str, bool]] = []  # number, first line, bytes, text, is the last
         rejects: list[dict[str, Any]] = []
         number = 0
         for first, record, last, unclosed in _physical_records(path):
@@ -389,18 +390,41 @@ class FileDropSource:
             if stop is not None and number > stop:
                 number -= 1
                 break
-            fields, rule, message = _judge(record, codec, shown, width, last, unclosed)
-            if fields is not None:
+            text, rule, message = _judge_bytes(record, codec, shown, last, unclosed)
+            if text is None:
+                rejects.append(_reject(path.name, number, first, record, codec, rule, message))
+            else:
+                passed.append((number, first, record, text, last))
+            if len(passed) + len(rejects) >= self.batch_rows:
+                yield self._careful_piece(header, path.name, codec, passed, rejects, number)
+                passed, rejects = [], []
+        if passed or rejects:
+            yield self._careful_piece(header, path.name, codec, passed, rejects, number)
+
+    def _careful_piece(
+        self,
+        header: list[str],
+        file_name: str,
+        codec: str,
+        passed: list[tuple[int, int, bytes, str, bool]],
+        rejects: list[dict[str, Any]],
+        end: int,
+    ) -> Piece:
+        """Parse the fields of the records whose bytes passed; those without the header's width are rejected too."""
+        width = len(header)
+        rows: list[list[str]] = []
+        numbers: list[int] = []
+        lines: list[int] = []
+        for (number, first, record, _, last), fields in zip(passed, _parse_all([p[3] for p in passed]), strict=True):
+            rule, message = _judge_fields(fields, width, last)
+            if rule:
+                rejects.append(_reject(file_name, number, first, record, codec, rule, message))
+            else:
+                assert fields is not None
                 rows.append(fields)
                 numbers.append(number)
                 lines.append(first)
-            else:
-                rejects.append(_reject(path.name, number, first, record, codec, rule, message))
-            if len(rows) + len(rejects) >= self.batch_rows:
-                yield Piece(self._careful_rows(header, path.name, rows, numbers, lines), _rejected(rejects), number)
-                rows, numbers, lines, rejects = [], [], [], []
-        if rows or rejects:
-            yield Piece(self._careful_rows(header, path.name, rows, numbers, lines), _rejected(rejects), number)
+        return Piece(self._careful_rows(header, file_name, rows, numbers, lines), _rejected(rejects), end)
 
     def _careful_rows(
         self, header: list[str], file_name: str, rows: list[list[str]], numbers: list[int], lines: list[int]
@@ -568,10 +592,8 @@ def _physical_records(path: Path) -> Iterator[tuple[int, bytes, bool, bool]]:
             yield previous[0], previous[1], True, False
 
 
-def _judge(
-    record: bytes, codec: str, shown: str, width: int, last: bool, unclosed: bool
-) -> tuple[list[str] | None, str, str]:
-    """The fields of one record, or the rule it breaks and a message naming no value."""
+def _judge_bytes(record: bytes, codec: str, shown: str, last: bool, unclosed: bool) -> tuple[str | None, str, str]:
+    """A record's text, or the rule its bytes break and a message naming no value."""
     body = record[:-1] if record.endswith(b"\n") else record
     body = body[:-1] if body.endswith(b"\r") else body
     if not body.strip(b" \t\r\n"):
@@ -589,17 +611,37 @@ def _judge(
         if control.group() == b"\x00":
             return None, "file.nul_byte", f"a NUL byte at byte {control.start() + 1} of the record"
         return None, "file.control_character", f"a control byte at byte {control.start() + 1} of the record"
+    return text, "", ""
+
+
+def _parse_all(texts: list[str]) -> list[list[str] | None]:
+    """The fields of each record text: one CSV reader over all of them, or record by record if that fails."""
+    try:
+        rows = list(csv.reader(io.StringIO("".join(t + "\r\n" for t in texts), newline="")))
+    except csv.Error:
+        rows = []
+    if len(rows) == len(texts):
+        return rows
+    return [_parse_one(t) for t in texts]
+
+
+def _parse_one(text: str) -> list[str] | None:
     try:
         parsed = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error:
-        parsed = []
-    fields = parsed[0] if len(parsed) == 1 else None
+        return None
+    return parsed[0] if len(parsed) == 1 else None
+
+
+def _judge_fields(fields: list[str] | None, width: int, last: bool) -> tuple[str, str]:
+    """The rule a record's fields break (empty when it has the header's width) and a message naming no value."""
     if fields is not None and len(fields) == width:
-        return fields, "", ""
-    got = len(fields) if fields is not None else sum(len(p) for p in parsed)
-    if last and got < width:
-        return None, "file.truncated_line", f"the last line has {got} of {width} fields: it is cut short"
-    return None, "file.field_count", f"{got} fields where the header has {width}"
+        return "", ""
+    if fields is None:
+        return "file.field_count", "the record does not parse as one CSV record"
+    if last and len(fields) < width:
+        return "file.truncated_line", f"the last line has {len(fields)} of {width} fields: it is cut short"
+    return "file.field_count", f"{len(fields)} fields where the header has {width}"
 
 
 def _reject(

@@ -21,6 +21,28 @@ class SourceError(RuntimeError):
     """A source delivered something the hub cannot read; the message names source and location."""
 
 
+DEFECT_COLUMN = "_defect"
+"""Optional column of a batch: for a row holding a value the connector could only coerce (a JSON number
+where text is declared, bytes that are not UTF-8), ``<rule>|<field>``; null for a sound row. The
+pipeline quarantines such rows under that rule with the mapping's record locator (the source's key)."""
+
+REJECTED_SCHEMA = pa.schema(
+    [
+        ("record_ref", pa.string()),
+        ("rule", pa.string()),
+        ("field", pa.string()),
+        ("message", pa.string()),
+        ("raw", pa.string()),
+        ("raw_bytes", pa.binary()),
+        ("source_file", pa.string()),
+        ("source_line", pa.int64()),
+    ]
+)
+"""Records a connector could not turn into a row at all (e.g. a CSV line cut short): where they were,
+the rule, a message without any value in it, a readable JSON ``raw`` (valid UTF-8, no NUL) and the
+exact bytes delivered."""
+
+
 @dataclass(frozen=True)
 class ExtractBatch:
     """One batch of raw records.
@@ -29,11 +51,19 @@ class ExtractBatch:
         data: Raw records with the source's own column names.
         cursor: The cursor once this batch (and every one before it) is loaded.
         locator: Where the batch came from (table, page, file and lines), for error messages.
+        rejected: Records of this stretch of the source that could not be parsed into ``data``
+            (see :data:`REJECTED_SCHEMA`); they count as extracted and quarantined.
     """
 
     data: pa.Table
     cursor: Cursor
     locator: str
+    rejected: pa.Table | None = None
+
+    @property
+    def records(self) -> int:
+        """Records read from the source for this batch: rows plus rejected records."""
+        return self.data.num_rows + (self.rejected.num_rows if self.rejected is not None else 0)
 
 
 class Source(Protocol):

@@ -12,6 +12,7 @@ may hold personal data), only statuses and the server's error code.
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import time
 from collections.abc import Callable
@@ -124,7 +125,9 @@ class TokenApiClient:
             if response.status_code != 200:
                 raise SourceError(f"source {self.source}: {where}: {_describe(response)}")
             try:
-                return response.json()
+                # bytes that are not UTF-8 stay visible (as lone surrogates) for the row they are in,
+                # instead of requests' silent replacement or a whole page refused
+                return json.loads(response.content.decode("utf-8", "surrogateescape"))
             except ValueError as err:
                 raise SourceError(f"source {self.source}: {where}: reply is not JSON") from err
 

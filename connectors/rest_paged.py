@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import Cursor, ExtractBatch, SourceError
+from connectors.base import DEFECT_COLUMN, Cursor, ExtractBatch, SourceError
 from connectors.rest_client import RetryPolicy, TokenApiClient
 
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})$"
@@ -150,29 +151,37 @@ class RestPagedSource:
         return {"value": value, "tiebreak": last.tiebreak, "keys": sorted(last.keys)}
 
     def _arrow(self, rows: list[Any], where: str) -> pa.Table:
-        """One page as Arrow: declared fields as strings, undeclared ones as delivered."""
+        """One page as Arrow: declared fields as strings, undeclared ones as delivered.
+
+        A declared field holding another JSON type than a string, or a string with bytes that are
+        not UTF-8, does not stop the page: the value is kept as text (JSON text, or with ``U+FFFD``
+        for the bad bytes) and its row flagged in :data:`~connectors.base.DEFECT_COLUMN`, so the
+        pipeline quarantines that row alone. Only a page that fails to convert pays for the check.
+        """
         if rows and not all(isinstance(r, dict) for r in rows):
             raise SourceError(f"source {self.name}: {where}: a row is not a JSON object")
         present: dict[str, None] = {}
         for r in rows:
             present.update(dict.fromkeys(r))
         columns: dict[str, pa.Array] = {}
+        defects: list[str | None] = [None] * len(rows)
         for name in self.fields:
             if name not in present and name not in self.optional_fields and rows:
                 continue  # a declared field gone from the whole page: the mapping fails the batch
             values = [r.get(name) for r in rows]
             try:
                 columns[name] = pa.array(values, pa.string())
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-                bad = next(i for i, v in enumerate(values) if v is not None and not isinstance(v, str))
-                raise SourceError(f"source {self.name}: {where} row {bad + 1}: field {name} is not a string") from err
+            except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+                columns[name] = pa.array(_as_text(values, name, defects), pa.string())
         for name in present:
             if name not in columns and name not in self.fields:
                 values = [r.get(name) for r in rows]
                 try:
                     columns[name] = pa.array(values)
-                except (pa.ArrowInvalid, pa.ArrowTypeError):
-                    columns[name] = pa.array([None if v is None else str(v) for v in values], pa.string())
+                except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+                    columns[name] = pa.array(_as_text(values, name, [None] * len(rows)), pa.string())
+        if any(defects):
+            columns[DEFECT_COLUMN] = pa.array(defects, pa.string())
         return pa.table(columns) if columns else pa.table({f: pa.array([], pa.string()) for f in self.fields})
 
     def _order(self, page: pa.Table, where: str, previous: tuple[int, str] | None) -> tuple[np.ndarray, list[str]]:
@@ -208,6 +217,34 @@ class RestPagedSource:
                 f"({self.cursor_field}, {self.tiebreak_field}) order; refusing to guess what was skipped"
             )
         return micros, tie_list
+
+
+def _as_text(values: list[Any], name: str, defects: list[str | None]) -> list[str | None]:
+    """``values`` of field ``name`` as text, noting in ``defects`` each row whose value had to be coerced."""
+    out: list[str | None] = []
+    for i, value in enumerate(values):
+        if value is None:
+            out.append(None)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+                out.append(value)
+            except UnicodeEncodeError:
+                defects[i] = defects[i] or f"value.invalid_utf8|{name}"
+                out.append(_repaired(value))
+        else:
+            defects[i] = defects[i] or f"value.type|{name}"
+            out.append(_repaired(json.dumps(value, ensure_ascii=False)))
+    return out
+
+
+def _repaired(text: str) -> str:
+    """``text`` with the lone surrogates standing for undecodable bytes replaced by ``U+FFFD``."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
 
 
 def _window(

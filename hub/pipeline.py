@@ -57,7 +57,9 @@ def run_ingest(spec: SourceSpec, run_id: str, *, store: str | None = None, today
     from hub.store.connection import store_uri
     from hub.store.load import LoadTransaction
     from quality.quarantine import quarantine_rows
+    from quality.quarantine import rule_counts as rule_counts_of
     from quality.rules import validate
+    from quality.screen import screen
 
     uri = store or store_uri()
     mapping = spec.load_mapping()
@@ -79,24 +81,28 @@ def run_ingest(spec: SourceSpec, run_id: str, *, store: str | None = None, today
                 else prefetched(connector.read(window.cursor_from, window.until))
             )
             for batch in batches:
-                raw = batch.data
+                screened = screen(batch.data)
+                raw = screened.data
                 drift.update(mapping.check_columns(raw))
                 mapped = mapping.apply(raw)
-                verdict = validate(table, mapped.data, today=today, extra=mapped.failures)
+                verdict = validate(table, mapped.data, today=today, extra=mapped.failures + screened.failures)
                 rejected = verdict.rejected
                 keep = pa.array(~rejected)
                 tx.stage(mapped.data.filter(keep).append_column("_ref", mapped.refs.filter(keep).cast(pa.string())))
-                tx.stage_quarantine(quarantine_rows(raw, mapped.refs, verdict, rejected))
-                for rule, n in verdict.counts().items():
+                tx.stage_quarantine(quarantine_rows(raw, mapped.refs, verdict, rejected, screened.raw_bytes))
+                unparsed = batch.rejected
+                if unparsed is not None and unparsed.num_rows:
+                    tx.stage_quarantine(unparsed)
+                for rule, n in [*verdict.counts().items(), *rule_counts_of(unparsed).items()]:
                     rule_counts[rule] = rule_counts.get(rule, 0) + n
-                extracted += raw.num_rows
+                extracted += batch.records
                 cursor_to = batch.cursor
                 log.info(
                     "source %s: %s staged (%d rows, %d rejected)",
                     spec.name,
                     batch.locator,
-                    raw.num_rows,
-                    int(np.count_nonzero(rejected)),
+                    batch.records,
+                    int(np.count_nonzero(rejected)) + (unparsed.num_rows if unparsed is not None else 0),
                 )
             faults.checkpoint("load.after_staging")
             # --- batch gates (quality/gates.py): raise before the merge, so a failing batch loads nothing

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.base import REJECTED_SCHEMA
 from hub.store.copier import BackgroundCopy
 from hub.store.ledger import dumps
 from hub.store.rowhash import key_hashes, row_hashes
@@ -35,15 +36,8 @@ memory (1M rows: 3.1 s instead of 3.8 s with the default 4MB, which spills to 64
 TEMP_BUFFERS = "512MB"
 """Session memory for the staging tables (default 8MB): a 1M-row staging table is then scanned
 from memory by ANALYZE and the merge's join instead of from files."""
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("record_ref", pa.string()),
-        ("rule", pa.string()),
-        ("field", pa.string()),
-        ("message", pa.string()),
-        ("raw", pa.string()),
-    ]
-)
+QUARANTINE_SCHEMA = REJECTED_SCHEMA
+"""Quarantine rows as staged: locator, rule, field, message, raw JSON, exact bytes, file and line."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +198,7 @@ class LoadTransaction:
         self._execute(staging_table_sql(table, STAGING))
         self._execute(
             f"CREATE TEMP TABLE {STAGING_QUARANTINE} (record_ref text, rule text, field text, message text, "
-            "raw text) ON COMMIT DROP"
+            "raw text, raw_bytes bytea, source_file text, source_line bigint) ON COMMIT DROP"
         )
 
     def __enter__(self) -> LoadTransaction:
@@ -440,9 +434,10 @@ class LoadTransaction:
     def flush_quarantine(self) -> None:
         """Move quarantine staging into ``quarantine.record`` (a repeated run adds nothing twice)."""
         self._execute(
-            "INSERT INTO quarantine.record (source, batch_id, target_table, record_ref, rule, field, message, raw) "
+            "INSERT INTO quarantine.record (source, batch_id, target_table, record_ref, rule, field, message, raw, "
+            "raw_bytes, source_file, source_line) "
             "SELECT $1, $2, $3, CASE WHEN q.n > 1 THEN q.record_ref || '#' || q.n ELSE q.record_ref END, "
-            "q.rule, q.field, q.message, q.raw::jsonb "
+            "q.rule, q.field, q.message, q.raw::jsonb, q.raw_bytes, q.source_file, q.source_line "
             "FROM (SELECT *, row_number() OVER (PARTITION BY record_ref ORDER BY raw) AS n "
             f"FROM {STAGING_QUARANTINE}) q "
             "ON CONFLICT (batch_id, record_ref) DO NOTHING",

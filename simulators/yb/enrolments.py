@@ -48,6 +48,10 @@ class Dirt:
         quoted_separators: Some employer names hold a comma or a CRLF (so they are quoted).
         drift_column: A column added without notice (:data:`DRIFT_COLUMN`).
         missing_column: A declared column (参保日期) left out (not in the spec's dirt list: an error case).
+        nul_byte: A NUL byte at the start of the 身份证号 of the middle record.
+        invalid_byte: A byte that is valid in neither GBK nor UTF-8 (``0xFF``) at the start of the
+            身份证号 of the record after the middle one.
+        extra_field: One more field (``EXTRA``) at the end of the record two after the middle one.
     """
 
     bom: bool = False
@@ -56,6 +60,13 @@ class Dirt:
     quoted_separators: bool = True
     drift_column: bool = False
     missing_column: bool = False
+    nul_byte: bool = False
+    invalid_byte: bool = False
+    extra_field: bool = False
+
+
+EXTRA_FIELD = b",EXTRA"
+"""What :attr:`Dirt.extra_field` appends to its record (before the line end)."""
 
 
 def file_name(day: int) -> str:
@@ -150,19 +161,40 @@ def encode_csv(table: pa.Table, dirt: Dirt, seed: int = 0) -> bytes:
         table = table.append_column(DRIFT_COLUMN, pa.array(["银川市医疗保障局"] * table.num_rows))
     if dirt.missing_column:
         columns.remove("参保日期")
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(columns)
     data = [table[c].to_pylist() for c in columns]
-    writer.writerows(zip(*data, strict=True))
-    text = buffer.getvalue()
+    rows = list(zip(*data, strict=True))
+    middle = table.num_rows // 2
+    spoilt = {
+        middle: (b",", b",\x00") if dirt.nul_byte else None,
+        middle + 1: (b",", b",\xff") if dirt.invalid_byte else None,
+        middle + 2: (b"\r\n", EXTRA_FIELD + b"\r\n") if dirt.extra_field else None,
+    }
+    spoilt = {i: edit for i, edit in spoilt.items() if edit is not None and i < table.num_rows}
+    encoding = "utf-8" if dirt.bom else "gbk"
+    pieces, done = [_csv_text([columns]).encode(encoding)], 0
+    for i in sorted(spoilt):
+        old, new = spoilt[i]
+        pieces.append(_csv_text(rows[done:i]).encode(encoding))
+        line = _csv_text(rows[i : i + 1]).encode(encoding)
+        at = line.rfind(old) if old == b"\r\n" else line.find(old)
+        pieces.append(line[:at] + new + line[at + len(old) :])
+        done = i + 1
+    tail = _csv_text(rows[done:])
     if dirt.truncated_last_line and table.num_rows:
-        start = text.rstrip("\r\n").rfind("\r\n") + 2
+        found = tail.rstrip("\r\n").rfind("\r\n")
+        start = found + 2 if found >= 0 else 0
         cut = start + sum(len(v) for v in [data[0][-1], data[1][-1], data[2][-1]]) + 2
-        text = text[:cut]
+        tail = tail[:cut]
     if dirt.blank_last_line:
-        text += "\r\n"
-    return b"\xef\xbb\xbf" + text.encode("utf-8") if dirt.bom else text.encode("gbk")
+        tail += "\r\n"
+    pieces.append(tail.encode(encoding))
+    return (b"\xef\xbb\xbf" if dirt.bom else b"") + b"".join(pieces)
+
+
+def _csv_text(rows: list) -> str:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
+    return buffer.getvalue()
 
 
 def write_file(inbox: Path, name: str, payload: bytes, *, complete: bool = True) -> Path:

@@ -30,10 +30,17 @@ def connection_json(inbox: Path) -> str:
 def scheduled_dirt(day: int) -> Dirt:
     """The dirt the department sends "now and then", fixed per day so runs are reproducible.
 
-    A truncated last line is left out: it stops the file's load until the department resends
-    it, so demos switch it on explicitly.
+    Every kind departments.md lists turns up on some day: a BOM, a blank last line, quoted
+    separators, a drift column and (from day 5 on, weekly) a truncated last line. Bytes that are
+    not data (NUL, a byte invalid in GBK, a wrong field count) are switched on explicitly.
     """
-    return Dirt(bom=day % 5 == 3, blank_last_line=day % 3 == 1, quoted_separators=True, drift_column=day >= 4)
+    return Dirt(
+        bom=day % 5 == 3,
+        blank_last_line=day % 3 == 1,
+        truncated_last_line=day % 7 == 5,
+        quoted_separators=True,
+        drift_column=day >= 4,
+    )
 
 
 def provision(plan: CityPlan, admin_uri: str, home: Path) -> dict[str, str]:
@@ -77,14 +84,17 @@ def deliver_day(
         next_pending: Leave the next day's file half-written with no ``.ok`` yet.
 
     Returns:
-        What was delivered: file names, rows and the dirt.
+        What was delivered: file names, ``rows`` (the records the hub will count: the data rows
+        plus a blank last line), ``data_rows`` and the dirt.
     """
     inbox = Path(inbox)
     dirt = dirt or scheduled_dirt(day)
     changes = day_changes(plan, day)
     name = file_name(day)
     write_file(inbox, name, encode_csv(changes, dirt, seed=plan.seed * 1000 + day))
-    delivered: dict[str, object] = {"file": name, "rows": changes.num_rows, "dirt": dirt}
+    # a blank last line is one more record for the hub's ledger (quarantined as file.blank_line)
+    records = changes.num_rows + (1 if dirt.blank_last_line else 0)
+    delivered: dict[str, object] = {"file": name, "rows": records, "data_rows": changes.num_rows, "dirt": dirt}
     if redeliver_previous and day >= 1:
         previous = inbox / file_name(day - 1)
         write_file(inbox, previous.name, previous.read_bytes())

@@ -20,13 +20,20 @@ SERVICE_CASE_STEP = Table(
     sharing=Sharing.CONDITIONAL,
     fields=(
         Field("step_no", DataType.INTEGER, "步骤流水号", nullable=False, key=True),
-        Field("case_no", DataType.TEXT, "申办流水号", nullable=False, rules=("required",)),
-        Field("item_code", DataType.TEXT, "事项编码", nullable=False),
-        Field("item_name", DataType.TEXT, "事项名称", nullable=False),
+        Field("case_no", DataType.TEXT, "申办流水号", nullable=False, rules=("required", "text_hygiene"), length=50),
+        Field("item_code", DataType.TEXT, "事项编码", nullable=False, rules=("text_hygiene",), length=50),
+        Field("item_name", DataType.TEXT, "事项名称", nullable=False, rules=("text_hygiene",), length=200),
         Field(
             "applicant_type", DataType.TEXT, "申请人类型", nullable=False, codes=APPLICANT_TYPE, rules=("code_table",)
         ),
-        Field("applicant_name", DataType.TEXT, "申请人名称", personal=PersonalClass.NAME, rules=("text_hygiene",)),
+        Field(
+            "applicant_name",
+            DataType.TEXT,
+            "申请人名称",
+            personal=PersonalClass.NAME,
+            rules=("text_hygiene",),
+            length=200,
+        ),
         Field(
             "applicant_id",
             DataType.TEXT,
@@ -35,7 +42,7 @@ SERVICE_CASE_STEP = Table(
             description="identity number or USCC; a failing one is a finding, not a load error",
         ),
         Field("dept_code", DataType.TEXT, "受理部门代码", nullable=False, rules=("gb32100",)),
-        Field("dept_name", DataType.TEXT, "受理部门名称", nullable=False),
+        Field("dept_name", DataType.TEXT, "受理部门名称", nullable=False, rules=("text_hygiene",), length=200),
         Field("channel", DataType.TEXT, "渠道", nullable=False, codes=CHANNEL, rules=("code_table",)),
         Field("step", DataType.TEXT, "环节", nullable=False, codes=CASE_STEP, rules=("code_table",)),
         Field("step_at", DataType.TIMESTAMP, "环节时间", nullable=False),

@@ -9,7 +9,7 @@ Arrow table into the table's declared Arrow schema, vectorised.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from schemas.model import Table
@@ -68,6 +68,10 @@ class Mapping:
         transform: Vectorised function from a raw Arrow table to a :class:`MappedBatch`.
         derived: Tables derived from this one in the same transaction (e.g. a case's state
             from all of its steps).
+        raw_types: The Arrow type of each source column the connector delivers as something
+            other than text (a column not listed arrives as ``string``). A quarantined record
+            is kept as JSON, which has no dates or timestamps: a replay rebuilds the batch with
+            these types, as the transform saw it at ingest, instead of guessing from the values.
     """
 
     source: str
@@ -76,6 +80,7 @@ class Mapping:
     field_sources: dict[str, str]
     transform: Callable[[pa.Table], MappedBatch]
     derived: tuple[Derivation, ...] = ()
+    raw_types: dict[str, pa.DataType] = field(default_factory=dict)
 
     def check_columns(self, raw: pa.Table) -> tuple[str, ...]:
         """Compare a raw batch's columns with the declared ones.

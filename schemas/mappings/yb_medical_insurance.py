@@ -95,4 +95,5 @@ MAPPING = Mapping(
         "source_updated_at": "变更时间 (Asia/Shanghai)",
     },
     transform=transform,
+    raw_types={RECORD_COLUMN: pa.int64()},  # every CSV field is text, 变更时间 included
 )

@@ -182,4 +182,5 @@ MAPPING = Mapping(
     },
     transform=transform,
     derived=(Derivation(table=SERVICE_CASE, sql=derive_cases_sql),),
+    raw_types={"LSH": pa.int64(), "HJSJ": pa.timestamp("us"), "CNBJSX": pa.int32(), "MYD": pa.int16()},
 )

@@ -83,14 +83,27 @@ def test_rows_quarantined_under_a_wrong_mapping_load_after_the_fix(store: str, g
     assert "GMSFHM" in capsys.readouterr().out
 
 
-def test_revive_restores_timestamps_and_dates() -> None:
-    table = replay.revive(
+def test_revive_gives_each_column_its_declared_type_and_guesses_nothing() -> None:
+    table, ok = replay.revive(
         [
-            {"GXSJ": "2026-11-01 08:00:00", "CLRQ": "2001-01-02", "XM": "张三", "N": 3},
-            {"GXSJ": None, "CLRQ": None, "XM": None, "N": None},
-        ]
+            {"GXSJ": "2026-11-01 08:00:00", "CLRQ": "2001-01-02", "变更时间": "2026-11-01 08:00:00", "N": 3},
+            {"GXSJ": None, "CLRQ": None, "变更时间": None, "N": None},
+        ],
+        {"GXSJ": pa.timestamp("us"), "CLRQ": pa.date32(), "N": pa.int16()},
     )
+    assert ok.tolist() == [True, True]
     assert table.schema.field("GXSJ").type == pa.timestamp("us")
     assert table.schema.field("CLRQ").type == pa.date32()
-    assert table.schema.field("XM").type == pa.string()
+    assert table.schema.field("N").type == pa.int16()
+    assert table.schema.field("变更时间").type == pa.string()  # text in the file: looks like a time, stays text
     assert table["GXSJ"][0].as_py() == dt.datetime(2026, 11, 1, 8, 0)
+    assert table["变更时间"][0].as_py() == "2026-11-01 08:00:00"
+
+
+def test_revive_leaves_out_a_record_its_types_cannot_hold() -> None:
+    table, ok = replay.revive(
+        [{"GXSJ": "2026-11-01 08:00:00", "XM": "张三"}, {"GXSJ": "not a time", "XM": {"nested": 1}}],
+        {"GXSJ": pa.timestamp("us")},
+    )
+    assert ok.tolist() == [True, False]
+    assert table.to_pylist() == [{"GXSJ": dt.datetime(2026, 11, 1, 8, 0), "XM": "张三"}]

@@ -50,6 +50,12 @@ SERVICE_CASE_STEP = Table(
         Field("result", DataType.TEXT, "办结结果", codes=CASE_RESULT, rules=("code_table",)),
         Field("satisfaction", DataType.INTEGER, "满意度", description="1-5 (好差评), may arrive after BJ"),
         Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),
+        Field(
+            "quality_flags",
+            DataType.TEXT,
+            "质量标记",
+            description="Comma-separated notes on repairs, e.g. legacy_id_upgraded",
+        ),
     ),
     indexes=(("case_no",),),
 )
@@ -83,5 +89,6 @@ SERVICE_CASE = Table(
         Field("satisfaction", DataType.INTEGER, "满意度"),
         Field("last_step_no", DataType.INTEGER, "最后步骤流水号", nullable=False),
         Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),
+        Field("quality_flags", DataType.TEXT, "质量标记", description="the flags of the step the applicant comes from"),
     ),
 )

@@ -147,19 +147,22 @@ def _quarantine(args: argparse.Namespace) -> int:
 
     sources = [registry.get(args.source)] if args.source else list(registry.SOURCES)
     results = []
-    for spec in sources:
-        entry = replay.replay(spec, store=uri, limit=args.limit)
-        results.append({"source": spec.name, "batch": entry.to_json() if entry else None})
-        if not args.json:
+    outcomes = replay.replay_all(sources, store=uri, limit=args.limit)
+    for outcome in outcomes:
+        entry = outcome.entry
+        results.append({"source": outcome.source, "batch": entry.to_json() if entry else None, "error": outcome.error})
+        if outcome.error:
+            print(f"{outcome.source}: replay failed: {outcome.error}", file=sys.stderr)
+        elif not args.json:
             echo(
-                f"{spec.name}: nothing pending"
+                f"{outcome.source}: nothing pending"
                 if entry is None
-                else f"{spec.name}: {entry.batch_id} replayed={entry.extracted} "
+                else f"{outcome.source}: {entry.batch_id} replayed={entry.extracted} "
                 f"released={entry.inserted + entry.updated + entry.unchanged} still_quarantined={entry.quarantined}"
             )
     if args.json:
         echo(json.dumps(results, ensure_ascii=False, indent=2))
-    return 0
+    return 1 if any(o.error for o in outcomes) else 0
 
 
 def _quality(args: argparse.Namespace) -> int:

@@ -141,11 +141,18 @@ def _non_negative(f: Field, today: dt.date) -> list[Any]:
 def _text_hygiene(f: Field, today: dt.date) -> list[Any]:
     import great_expectations as gx
 
-    return [
-        gx.expectations.ExpectColumnValuesToNotMatchRegex(column=f.name, regex=r"[\x01-\x08\x0b-\x1f\x7f]"),
-        gx.expectations.ExpectColumnValuesToNotMatchRegex(column=f.name, regex=r"^\s|\s$"),
-        gx.expectations.ExpectColumnValuesToNotMatchRegex(column=f.name, regex=r"[\uff01-\uff5e\u3000]"),
-    ]
+    # PostgreSQL ARE spellings of quality.rules' classes (a stored text value cannot hold NUL)
+    forbidden = (
+        r"[\x01-\x1f\x7f-\x9f\u2028\u2029]",  # control characters
+        r"[\u200b-\u200d\u2060\ufeff]",  # zero-width
+        r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]",  # bidi controls
+        r"^\s|\s$",
+        r"[\uff01-\uff5e\u3000]",
+    )
+    expectations = [gx.expectations.ExpectColumnValuesToNotMatchRegex(column=f.name, regex=r) for r in forbidden]
+    if f.length is not None:
+        expectations.append(gx.expectations.ExpectColumnValueLengthsToBeBetween(column=f.name, max_value=f.length))
+    return expectations
 
 
 def _none(f: Field, today: dt.date) -> list[Any]:

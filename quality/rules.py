@@ -222,7 +222,12 @@ def date_not_future(f: Field, ctx: RuleContext) -> list[Failure]:
 EARLIEST_DATE = dt.date(1900, 1, 1)
 """Dates before this are typing errors in every declared table (no record predates it)."""
 CITY_REGIONS = frozenset({CITY_CODE, *CITY_DISTRICTS})
-_CONTROL = r"[\x00-\x08\x0b-\x1f\x7f]"
+_CONTROL = r"[\x00-\x1f\x7f-\x9f\x{2028}\x{2029}]"
+"""C0 (tab and newline included), DEL, C1, and the Unicode line and paragraph separators (RE2 syntax)."""
+_ZERO_WIDTH = r"[\x{200b}-\x{200d}\x{2060}\x{feff}]"
+"""Zero-width space, non-joiner, joiner, word joiner, and the zero-width no-break space (BOM)."""
+_BIDI_CONTROL = r"[\x{200e}\x{200f}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
+"""LRM/RLM, the embeddings and overrides (LRE..RLO) and the isolates (LRI..PDI)."""
 _FULL_WIDTH_ASCII = "[\uff01-\uff5e\u3000]"
 
 
@@ -272,25 +277,50 @@ def decimal_non_negative(f: Field, ctx: RuleContext) -> list[Failure]:
 
 @rule("text_hygiene")
 def text_hygiene(f: Field, ctx: RuleContext) -> list[Failure]:
-    """Free text after mapping: no control characters, no surrounding spaces, no full-width ASCII left.
+    """Names and codes after mapping: clean characters, no padding, within the declared length.
+
+    Rejected, each under its own rule: control characters (C0 including tab and newline, DEL,
+    C1), zero-width characters, bidi controls, surrounding spaces, full-width ASCII left over,
+    and more characters than the field declares (``Field.length``).
 
     One combined pattern finds the few suspicious rows; only those are told apart.
     """
     column = as_string_array(ctx.data[f.name])
     n = len(column)
-    masks = {"control_chars": np.zeros(n, bool), "padded": np.zeros(n, bool), "full_width": np.zeros(n, bool)}
-    suspicious = _mask(pc.match_substring_regex(column, pattern=f"{_CONTROL}|{_FULL_WIDTH_ASCII}|^\\s|\\s$"))
+    patterns = {
+        "control_chars": _CONTROL,
+        "zero_width": _ZERO_WIDTH,
+        "bidi_control": _BIDI_CONTROL,
+        "full_width": _FULL_WIDTH_ASCII,
+    }
+    masks = {kind: np.zeros(n, bool) for kind in (*patterns, "padded")}
+    suspicious = _mask(pc.match_substring_regex(column, pattern="|".join([*patterns.values(), r"^\s|\s$"])))
     if suspicious.any():
         rows = np.flatnonzero(suspicious)
         few = column.filter(pa.array(suspicious))
-        masks["control_chars"][rows] = _mask(pc.match_substring_regex(few, pattern=_CONTROL))
+        for kind, pattern in patterns.items():
+            masks[kind][rows] = _mask(pc.match_substring_regex(few, pattern=pattern))
         masks["padded"][rows] = _mask(pc.not_equal(few, pc.utf8_trim_whitespace(few)))
-        masks["full_width"][rows] = _mask(pc.match_substring_regex(few, pattern=_FULL_WIDTH_ASCII))
-    return [
+    failures = [
         Failure(f"{f.name}.control_chars", f.name, f"{f.name} contains control characters", masks["control_chars"]),
+        Failure(f"{f.name}.zero_width", f.name, f"{f.name} contains zero-width characters", masks["zero_width"]),
+        Failure(
+            f"{f.name}.bidi_control",
+            f.name,
+            f"{f.name} contains bidirectional control characters",
+            masks["bidi_control"],
+        ),
         Failure(f"{f.name}.padded", f.name, f"{f.name} has leading or trailing spaces", masks["padded"]),
         Failure(f"{f.name}.full_width", f.name, f"{f.name} still contains full-width ASCII", masks["full_width"]),
     ]
+    if f.length is not None:
+        too_long = _mask(pc.greater(pc.utf8_length(column), f.length))
+        failures.append(
+            Failure(
+                f"{f.name}.too_long", f.name, f"{f.name} is longer than its declared {f.length} characters", too_long
+            )
+        )
+    return failures
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ Arrow table into the table's declared Arrow schema, vectorised.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from schemas.model import Table
@@ -68,6 +68,10 @@ class Mapping:
         transform: Vectorised function from a raw Arrow table to a :class:`MappedBatch`.
         derived: Tables derived from this one in the same transaction (e.g. a case's state
             from all of its steps).
+        raw_types: The Arrow type of each source column the connector delivers as something
+            other than text (a column not listed arrives as ``string``). A quarantined record
+            is kept as JSON, which has no dates or timestamps: a replay rebuilds the batch with
+            these types, as the transform saw it at ingest, instead of guessing from the values.
     """
 
     source: str
@@ -76,6 +80,7 @@ class Mapping:
     field_sources: dict[str, str]
     transform: Callable[[pa.Table], MappedBatch]
     derived: tuple[Derivation, ...] = ()
+    raw_types: dict[str, pa.DataType] = field(default_factory=dict)
 
     def check_columns(self, raw: pa.Table) -> tuple[str, ...]:
         """Compare a raw batch's columns with the declared ones.
@@ -165,3 +170,36 @@ def parse_dates(values: pa.Array | pa.ChunkedArray, fmt: str) -> tuple[pa.Array,
     parsed = pc.if_else(real, pc.cast(stamps, pa.date32()), pa.scalar(None, pa.date32()))
     bad = pc.and_(pc.is_valid(clean), pc.invert(pc.fill_null(real, False)))
     return parsed, pc.fill_null(bad, False).to_numpy(zero_copy_only=False)
+
+
+TIME_OF_DAY = r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+"""HH:MM:SS with hours 00-23 and minutes and seconds 00-59 (a regular-expression fragment)."""
+
+
+def parse_timestamps(
+    values: pa.Array | pa.ChunkedArray, pattern: str, type_: pa.DataType
+) -> tuple[pa.Array, np.ndarray]:
+    """ISO-8601 times shaped like ``pattern`` (trimmed; empty is null) as ``type_``, and the rows that are no real time.
+
+    Arrow's ``strptime`` rolls an impossible day over (29 February 1900 becomes 1 March) and its
+    ISO-8601 cast fails the whole column on one such value. So the shape is checked by
+    ``pattern`` (which should use :data:`TIME_OF_DAY`), the day by :func:`parse_dates` on the
+    first ten characters, and only the text that passes both is cast.
+
+    Args:
+        values: The source's time strings, ``YYYY-MM-DD`` first.
+        pattern: A regular expression the whole value must match.
+        type_: The timestamp type to cast to (with a zone for values that carry an offset).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from quality import text
+
+    clean = text.clean_code(values)
+    shaped = pc.fill_null(pc.match_substring_regex(clean, pattern), False).to_numpy(zero_copy_only=False)
+    _, bad_day = parse_dates(pc.utf8_slice_codeunits(clean, 0, 10), "%Y-%m-%d")
+    real = shaped & ~bad_day
+    parsed = pc.cast(pc.if_else(pa.array(real), clean, pa.scalar(None, pa.string())), type_)
+    present = pc.is_valid(clean).to_numpy(zero_copy_only=False)
+    return parsed, present & ~real

@@ -76,6 +76,10 @@ class Field:
         codes: Code table the values must come from, if any.
         rules: Names of row rules in :mod:`quality.rules` that apply to this column.
         precision: Precision and scale for decimals.
+        length: Most characters a text value may hold (counted like PostgreSQL's ``varchar(n)``);
+            ``None`` for no limit. The ``text_hygiene`` rule quarantines a longer value with its
+            reason; the store column stays ``text``, because a cast to ``varchar(n)`` would
+            silently cut a value (or a filter's parameter) short.
         description: One line for the catalogue and API docs.
     """
 
@@ -89,6 +93,7 @@ class Field:
     codes: CodeTable | None = None
     rules: tuple[str, ...] = ()
     precision: tuple[int, int] = (18, 4)
+    length: int | None = None
     description: str = ""
 
     @property

@@ -81,4 +81,5 @@ MAPPING = Mapping(
         "quality_flags": "GMSFHM (legacy 15-digit upgrade)",
     },
     transform=transform,
+    raw_types={"GXSJ": pa.timestamp("us")},
 )

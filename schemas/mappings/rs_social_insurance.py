@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from quality import identity, text, uscc
 from quality.rules import Failure
-from schemas.mapping import MappedBatch, Mapping, parse_dates
+from schemas.mapping import TIME_OF_DAY, MappedBatch, Mapping, parse_dates, parse_timestamps
 from schemas.mappings.ga_population import code_map
 from schemas.model import arrow_schema
 from schemas.tables.social_insurance import SOCIAL_INSURANCE
@@ -39,7 +39,7 @@ OPTIONAL_COLUMNS = ("sbkh", "fkrq")
 """Present only once a social security card is issued (the connector fills them with null)."""
 ENROLMENT_STATUS_FROM_CBZT = {"1": "ACTIVE", "2": "SUSPENDED", "3": "TERMINATED"}
 DECIMAL = r"^-?[0-9]{1,10}(\.[0-9]{1,2})?$"
-TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:?[0-9]{2})$"
+TIMESTAMP = rf"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ]{TIME_OF_DAY}(\.[0-9]{{1,6}})?(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$"
 
 
 def _mask(values: pa.Array) -> np.ndarray:
@@ -56,11 +56,8 @@ def parse_decimal(values: pa.Array | pa.ChunkedArray, precision: tuple[int, int]
 
 def parse_timestamp(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     """ISO-8601 times with an offset as Asia/Shanghai timestamps; also the rows that are not one."""
-    clean = text.clean_code(values)
-    ok = pc.match_substring_regex(clean, TIMESTAMP)
-    usable = pc.if_else(ok, clean, pa.scalar(None, pa.string()))
-    parsed = pc.cast(pc.cast(usable, pa.timestamp("us", tz="UTC")), pa.timestamp("us", tz="Asia/Shanghai"))
-    return parsed, _mask(pc.invert(ok))
+    parsed, bad = parse_timestamps(values, TIMESTAMP, pa.timestamp("us", tz="UTC"))
+    return pc.cast(parsed, pa.timestamp("us", tz="Asia/Shanghai")), bad
 
 
 def transform(raw: pa.Table) -> MappedBatch:

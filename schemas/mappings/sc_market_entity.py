@@ -118,4 +118,6 @@ MAPPING = Mapping(
         "source_updated_at": "GXSJ",
     },
     transform=transform,
+    # ZCZB (numeric) arrives as ADBC's opaque type over the value's text: as text, ``decimals`` reads it the same
+    raw_types={"CLRQ": pa.date32(), "HZRQ": pa.date32(), "GXSJ": pa.timestamp("us")},
 )

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from connectors.file_drop import FILE_COLUMN, LINEAGE_COLUMNS, RECORD_COLUMN
 from quality import identity, text
 from quality.rules import Failure
-from schemas.mapping import MappedBatch, Mapping, parse_dates
+from schemas.mapping import TIME_OF_DAY, MappedBatch, Mapping, parse_dates, parse_timestamps
 from schemas.mappings.ga_population import SOURCE_TIMEZONE, code_map
 from schemas.model import arrow_schema
 from schemas.tables.medical_insurance import MEDICAL_INSURANCE
@@ -32,6 +32,8 @@ HEADER = (
     "变更时间",
 )
 """The file's header as departments.md specifies it."""
+BGSJ = rf"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}} {TIME_OF_DAY}$"
+"""变更时间 as departments.md gives it: ``YYYY-MM-DD HH:MM:SS``."""
 STATUS_FROM_CBZT: dict[str, str] = {"1": "ACTIVE", "2": "SUSPENDED", "4": "TERMINATED"}
 """参保状态 1 参保, 2 暂停, 4 终止 (医保 has no 3)."""
 
@@ -45,8 +47,7 @@ def transform(raw: pa.Table) -> MappedBatch:
     """Map a raw batch of a 医保 file to ``shared.medical_insurance`` columns."""
     id_number, _legacy = identity.normalize(raw["身份证号"])
     enrolled, bad_enrolled = parse_dates(raw["参保日期"], "%Y/%m/%d")
-    bgsj = text.clean_code(raw["变更时间"])
-    naive = pc.strptime(bgsj, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
+    naive, bad_bgsj = parse_timestamps(raw["变更时间"], BGSJ, pa.timestamp("us"))
     updated = pc.assume_timezone(naive, timezone=SOURCE_TIMEZONE, ambiguous="earliest", nonexistent="earliest")
     status = code_map(raw["参保状态"], STATUS_FROM_CBZT)
     columns = {
@@ -71,7 +72,7 @@ def transform(raw: pa.Table) -> MappedBatch:
             "source_updated_at.invalid",
             "source_updated_at",
             "变更时间 is not a real YYYY-MM-DD HH:MM:SS time",
-            _unparsed(bgsj, naive),
+            bad_bgsj,
         ),
         Failure("status.code_table", "status", "参保状态 is not one of 1, 2, 4", _unparsed(raw["参保状态"], status)),
     )
@@ -95,4 +96,5 @@ MAPPING = Mapping(
         "source_updated_at": "变更时间 (Asia/Shanghai)",
     },
     transform=transform,
+    raw_types={RECORD_COLUMN: pa.int64()},  # every CSV field is text, 变更时间 included
 )

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality import text, uscc
+from quality import identity, text, uscc
 from quality.rules import Failure
 from schemas.mapping import Derivation, MappedBatch, Mapping
 from schemas.mappings.ga_population import code_map, local_timestamps
@@ -57,6 +57,19 @@ def _unknown(raw: pa.ChunkedArray | pa.Array, mapped: pa.Array) -> np.ndarray:
     return pc.fill_null(pc.and_(present, pc.is_null(mapped)), False).to_numpy(zero_copy_only=False)
 
 
+def _applicant_ids(values: pa.Array | pa.ChunkedArray, applicant_type: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Applicant numbers cleaned; a person's identity number normalised like every source's (GB 11643).
+
+    Only a person's number is an identity number: an organisation's 15-digit number is a
+    registration number, never upgraded. Returns the numbers and the rows upgraded from a
+    legacy 15-digit identity number.
+    """
+    person = pc.fill_null(pc.equal(applicant_type, "PERSON"), False)
+    normalized, legacy = identity.normalize(values)
+    numbers = pc.if_else(person, normalized, pc.utf8_upper(text.clean_name(values)))
+    return text.empty_to_null(numbers), legacy & person.to_numpy(zero_copy_only=False)
+
+
 def transform(raw: pa.Table) -> MappedBatch:
     """Map a raw ``T_BJ_GCXX`` batch to ``shared.service_case_step`` columns."""
     applicant_type = code_map(raw["SQRLX"], APPLICANT_TYPE_FROM_SQRLX)
@@ -65,6 +78,7 @@ def transform(raw: pa.Table) -> MappedBatch:
     satisfaction = pc.cast(raw["MYD"], pa.int64())
     out_of_range = pc.fill_null(pc.or_(pc.less(satisfaction, 1), pc.greater(satisfaction, 5)), False)
     step_at = local_timestamps(raw["HJSJ"])
+    applicant_id, legacy = _applicant_ids(raw["SQRZJHM"], applicant_type)
     columns = {
         "step_no": pc.cast(raw["LSH"], pa.int64()),
         "case_no": text.clean_code(raw["SBLSH"]),
@@ -72,7 +86,7 @@ def transform(raw: pa.Table) -> MappedBatch:
         "item_name": text.clean_text(raw["SXMC"]),
         "applicant_type": applicant_type,
         "applicant_name": text.clean_text(raw["SQRMC"]),
-        "applicant_id": pc.utf8_upper(text.clean_name(raw["SQRZJHM"])),
+        "applicant_id": applicant_id,
         "dept_code": uscc.normalize(raw["SLBMDM"]),
         "dept_name": text.clean_text(raw["SLBMMC"]),
         "channel": channel,
@@ -83,6 +97,7 @@ def transform(raw: pa.Table) -> MappedBatch:
         "satisfaction": satisfaction,
         # the log is append-only: a step's time is its version
         "source_updated_at": step_at,
+        "quality_flags": pa.array(np.where(legacy, "legacy_id_upgraded", None), pa.string()),
     }
     schema = arrow_schema(SERVICE_CASE_STEP)
     data = pa.Table.from_arrays([pc.cast(columns[f.name], f.type) for f in schema], schema=schema.remove_metadata())
@@ -124,7 +139,7 @@ WITH affected AS (SELECT DISTINCT case_no FROM {staging}),
 steps AS (SELECT s.* FROM {steps} s JOIN affected a ON s.case_no = a.case_no),
 head AS (
     SELECT DISTINCT ON (case_no) case_no, item_code, item_name, applicant_type, applicant_name, applicant_id,
-           dept_code, dept_name, channel, promised_days
+           dept_code, dept_name, channel, promised_days, quality_flags
     FROM steps ORDER BY case_no, (step = 'SQ') DESC, step_at, step_no
 ),
 agg AS (
@@ -179,7 +194,9 @@ MAPPING = Mapping(
         "result": "BJJG",
         "satisfaction": "MYD",
         "source_updated_at": "HJSJ (the log is append-only)",
+        "quality_flags": "SQRZJHM (a person's legacy 15-digit number upgraded)",
     },
     transform=transform,
     derived=(Derivation(table=SERVICE_CASE, sql=derive_cases_sql),),
+    raw_types={"LSH": pa.int64(), "HJSJ": pa.timestamp("us"), "CNBJSX": pa.int32(), "MYD": pa.int16()},
 )

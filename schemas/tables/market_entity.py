@@ -16,9 +16,11 @@ MARKET_ENTITY = Table(
     sharing=Sharing.UNCONDITIONAL,
     fields=(
         Field("uscc", DataType.TEXT, "统一社会信用代码", nullable=False, key=True, rules=("gb32100",)),
-        Field("name", DataType.TEXT, "市场主体名称", nullable=False, rules=("text_hygiene",)),
+        Field("name", DataType.TEXT, "市场主体名称", nullable=False, rules=("text_hygiene",), length=200),
         Field("entity_type", DataType.TEXT, "主体类型", nullable=False, codes=ENTITY_TYPE, rules=("code_table",)),
-        Field("legal_rep", DataType.TEXT, "法定代表人", personal=PersonalClass.NAME, rules=("text_hygiene",)),
+        Field(
+            "legal_rep", DataType.TEXT, "法定代表人", personal=PersonalClass.NAME, rules=("text_hygiene",), length=50
+        ),
         Field(
             "legal_rep_id",
             DataType.TEXT,
@@ -44,12 +46,12 @@ MARKET_ENTITY = Table(
             rules=("date_not_future",),
             description="the business licence's issue date",
         ),
-        Field("authority_name", DataType.TEXT, "登记机关", nullable=False),
+        Field("authority_name", DataType.TEXT, "登记机关", nullable=False, rules=("text_hygiene",), length=200),
         Field("authority_code", DataType.TEXT, "登记机关代码", nullable=False, rules=("gb32100",)),
         Field("status", DataType.TEXT, "登记状态", nullable=False, codes=ENTITY_STATUS, rules=("code_table",)),
-        Field("address", DataType.TEXT, "住所", personal=PersonalClass.ADDRESS, rules=("text_hygiene",)),
+        Field("address", DataType.TEXT, "住所", personal=PersonalClass.ADDRESS, rules=("text_hygiene",), length=200),
         Field("region_code", DataType.TEXT, "住所行政区划代码", rules=("gb_t_2260_city",)),
-        Field("business_scope", DataType.TEXT, "经营范围"),
+        Field("business_scope", DataType.TEXT, "经营范围", rules=("text_hygiene",), length=4000),
         Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),
     ),
 )

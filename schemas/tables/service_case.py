@@ -20,13 +20,20 @@ SERVICE_CASE_STEP = Table(
     sharing=Sharing.CONDITIONAL,
     fields=(
         Field("step_no", DataType.INTEGER, "步骤流水号", nullable=False, key=True),
-        Field("case_no", DataType.TEXT, "申办流水号", nullable=False, rules=("required",)),
-        Field("item_code", DataType.TEXT, "事项编码", nullable=False),
-        Field("item_name", DataType.TEXT, "事项名称", nullable=False),
+        Field("case_no", DataType.TEXT, "申办流水号", nullable=False, rules=("required", "text_hygiene"), length=50),
+        Field("item_code", DataType.TEXT, "事项编码", nullable=False, rules=("text_hygiene",), length=50),
+        Field("item_name", DataType.TEXT, "事项名称", nullable=False, rules=("text_hygiene",), length=200),
         Field(
             "applicant_type", DataType.TEXT, "申请人类型", nullable=False, codes=APPLICANT_TYPE, rules=("code_table",)
         ),
-        Field("applicant_name", DataType.TEXT, "申请人名称", personal=PersonalClass.NAME, rules=("text_hygiene",)),
+        Field(
+            "applicant_name",
+            DataType.TEXT,
+            "申请人名称",
+            personal=PersonalClass.NAME,
+            rules=("text_hygiene",),
+            length=200,
+        ),
         Field(
             "applicant_id",
             DataType.TEXT,
@@ -35,7 +42,7 @@ SERVICE_CASE_STEP = Table(
             description="identity number or USCC; a failing one is a finding, not a load error",
         ),
         Field("dept_code", DataType.TEXT, "受理部门代码", nullable=False, rules=("gb32100",)),
-        Field("dept_name", DataType.TEXT, "受理部门名称", nullable=False),
+        Field("dept_name", DataType.TEXT, "受理部门名称", nullable=False, rules=("text_hygiene",), length=200),
         Field("channel", DataType.TEXT, "渠道", nullable=False, codes=CHANNEL, rules=("code_table",)),
         Field("step", DataType.TEXT, "环节", nullable=False, codes=CASE_STEP, rules=("code_table",)),
         Field("step_at", DataType.TIMESTAMP, "环节时间", nullable=False),
@@ -43,6 +50,12 @@ SERVICE_CASE_STEP = Table(
         Field("result", DataType.TEXT, "办结结果", codes=CASE_RESULT, rules=("code_table",)),
         Field("satisfaction", DataType.INTEGER, "满意度", description="1-5 (好差评), may arrive after BJ"),
         Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),
+        Field(
+            "quality_flags",
+            DataType.TEXT,
+            "质量标记",
+            description="Comma-separated notes on repairs, e.g. legacy_id_upgraded",
+        ),
     ),
     indexes=(("case_no",),),
 )
@@ -76,5 +89,6 @@ SERVICE_CASE = Table(
         Field("satisfaction", DataType.INTEGER, "满意度"),
         Field("last_step_no", DataType.INTEGER, "最后步骤流水号", nullable=False),
         Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),
+        Field("quality_flags", DataType.TEXT, "质量标记", description="the flags of the step the applicant comes from"),
     ),
 )

@@ -15,7 +15,15 @@ SOCIAL_INSURANCE = Table(
     update_cycle="hourly",
     sharing=Sharing.CONDITIONAL,
     fields=(
-        Field("person_no", DataType.TEXT, "个人编号", nullable=False, key=True, rules=("required",)),
+        Field(
+            "person_no",
+            DataType.TEXT,
+            "个人编号",
+            nullable=False,
+            key=True,
+            rules=("required", "text_hygiene"),
+            length=50,
+        ),
         Field(
             "insurance_type",
             DataType.TEXT,
@@ -33,10 +41,25 @@ SOCIAL_INSURANCE = Table(
             personal=PersonalClass.IDENTIFIER,
             rules=("gb11643",),
         ),
-        Field("name", DataType.TEXT, "姓名", nullable=False, personal=PersonalClass.NAME, rules=("text_hygiene",)),
+        Field(
+            "name",
+            DataType.TEXT,
+            "姓名",
+            nullable=False,
+            personal=PersonalClass.NAME,
+            rules=("text_hygiene",),
+            length=50,
+        ),
         Field("status", DataType.TEXT, "参保状态", nullable=False, codes=ENROLMENT_STATUS, rules=("code_table",)),
-        Field("employer_no", DataType.TEXT, "单位编号", description="empty for 城乡居民"),
-        Field("employer_name", DataType.TEXT, "单位名称"),
+        Field(
+            "employer_no",
+            DataType.TEXT,
+            "单位编号",
+            rules=("text_hygiene",),
+            length=50,
+            description="empty for 城乡居民",
+        ),
+        Field("employer_name", DataType.TEXT, "单位名称", rules=("text_hygiene",), length=200),
         Field("employer_uscc", DataType.TEXT, "单位统一社会信用代码", rules=("gb32100",)),
         Field("enrolled_on", DataType.DATE, "参保日期", nullable=False, rules=("date_range",)),
         Field(
@@ -47,7 +70,9 @@ SOCIAL_INSURANCE = Table(
             sharing=Sharing.CONDITIONAL,
             rules=("decimal_non_negative",),
         ),
-        Field("card_no", DataType.TEXT, "社会保障卡号", personal=PersonalClass.OTHER),
+        Field(
+            "card_no", DataType.TEXT, "社会保障卡号", personal=PersonalClass.OTHER, rules=("text_hygiene",), length=50
+        ),
         Field("card_issued_on", DataType.DATE, "发卡日期"),
         Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),
     ),

@@ -20,10 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality.arrowutil import matrix_to_strings
-from quality.identity import check_characters
 from schemas.codes import CITY_DISTRICTS
 from simulators.names import GIVEN, ROADS, SURNAMES
+from simulators.standards import as_strings, id_check_characters
 
 TABLE = "T_RK_JBXX"
 DATABASE = "sim_ga"
@@ -113,7 +112,7 @@ def _id_numbers(region: np.ndarray, ymd: np.ndarray, male: np.ndarray, salt: np.
     m[:, :6] = region
     m[:, 6:14] = _digits(ymd, 8)
     m[:, 14:17] = _digits(seq, 3)
-    m[:, 17] = check_characters(m[:, :17])
+    m[:, 17] = id_check_characters(m[:, :17])
     return m
 
 
@@ -126,7 +125,7 @@ def _names(rng: np.random.Generator, n: int) -> pa.Array:
 
 def _addresses(rng: np.random.Generator, region: np.ndarray) -> pa.Array:
     n = len(region)
-    codes = matrix_to_strings(region)
+    codes = as_strings(region)
     names = pa.array([*CITY_DISTRICTS.values(), ""])
     district = pc.take(
         names, pc.fill_null(pc.index_in(codes, value_set=pa.array(list(CITY_DISTRICTS))), len(names) - 1)
@@ -195,7 +194,7 @@ def generate(n: int, seed: int = 640100) -> tuple[pa.Table, DirtManifest]:
     bad_md = np.array([230, 431, 631])[rng.integers(0, 3, len(impossible))]
     bad_ymd = (ymd[impossible] // 10000) * 10000 + bad_md
     ids[impossible, 6:14] = _digits(bad_ymd, 8)
-    ids[impossible, 17] = check_characters(ids[impossible, :17])
+    ids[impossible, 17] = id_check_characters(ids[impossible, :17])
     csrq[impossible] = ids[impossible, 6:14]
 
     wrong = take("wrong_check_character")
@@ -211,7 +210,7 @@ def generate(n: int, seed: int = 640100) -> tuple[pa.Table, DirtManifest]:
     full_width = take("full_width_id")
     messy = take("messy_name_or_address")
 
-    id_strings = matrix_to_strings(ids)
+    id_strings = as_strings(ids)
     lower_x = (ids[:, 17] == ord("X")) & (rng.random(n) < 0.5)
     replace_idx = np.unique(np.r_[legacy, full_width, np.flatnonzero(lower_x)])
     if len(replace_idx):
@@ -261,8 +260,8 @@ def generate(n: int, seed: int = 640100) -> tuple[pa.Table, DirtManifest]:
             "XM": names,
             "XB": pa.array(np.where(male, "1", "2")),
             "MZ": pa.array(ethnic),
-            "CSRQ": matrix_to_strings(csrq),
-            "HJDZ_XZQHDM": matrix_to_strings(region),
+            "CSRQ": as_strings(csrq),
+            "HJDZ_XZQHDM": as_strings(region),
             "HJDZ_XZ": addresses,
             "LXDH": pa.array(phones),
             "RYZT": pa.array(status),
@@ -355,11 +354,9 @@ def apply_day(uri: str, day: int, seed: int = 640100) -> DayOfChanges:
         ids = _id_numbers(region, ymd, male, rng.random(births) + day)
         # Newborns get sequence numbers above any generated one on their date: 900-999.
         ids[:, 14] = ord("9")
-        ids[:, 17] = check_characters(ids[:, :17])
-        newborn = newborn.set_column(0, "GMSFHM", matrix_to_strings(ids))
-        newborn = newborn.set_column(
-            newborn.schema.get_field_index("HJDZ_XZQHDM"), "HJDZ_XZQHDM", matrix_to_strings(region)
-        )
+        ids[:, 17] = id_check_characters(ids[:, :17])
+        newborn = newborn.set_column(0, "GMSFHM", as_strings(ids))
+        newborn = newborn.set_column(newborn.schema.get_field_index("HJDZ_XZQHDM"), "HJDZ_XZQHDM", as_strings(region))
         newborn = newborn.set_column(newborn.schema.get_field_index("RYZT"), "RYZT", pa.array(["0"] * births))
         newborn = newborn.set_column(newborn.schema.get_field_index("GXSJ"), "GXSJ", stamps(births))
         cur.execute(f'CREATE TEMP TABLE "NEWBORN" (LIKE "{TABLE}")')

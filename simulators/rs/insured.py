@@ -26,8 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality import identity
 from simulators.city import CityPlan, entities, persons
+from simulators.standards import as_strings, resident_ids
 
 DATABASE = "sim_rs"
 TABLE = "insured_persons"
@@ -75,12 +75,7 @@ def person_numbers(index: np.ndarray) -> pa.StringArray:
 
 def _valid_people(table: pa.Table) -> tuple[pa.StringArray, np.ndarray, np.ndarray]:
     """Normalised identity numbers, birth dates and validity of registry persons."""
-    ids, _ = identity.normalize(table["GMSFHM"])
-    verdict = identity.check(ids, today=BASE_DAY)
-    ymd = np.where(verdict.valid, verdict.birth_ymd, 19700101).astype(np.int64)
-    months = (ymd // 10000 - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (ymd // 100 % 100 - 1)
-    birth = months.astype("datetime64[D]") + (ymd % 100 - 1)
-    return ids, birth, verdict.valid
+    return resident_ids(table["GMSFHM"], BASE_DAY)
 
 
 def _orphans(plan: CityPlan, k: int, known: pa.Array) -> pa.Table:
@@ -99,11 +94,10 @@ def _orphans(plan: CityPlan, k: int, known: pa.Array) -> pa.Table:
 
 def _unknown_usccs(rng: np.random.Generator, k: int, known: pa.Array) -> pa.StringArray:
     """``k`` valid USCCs that the market registry does not hold."""
-    from quality.arrowutil import matrix_to_strings
     from simulators.sc.entities import make_usccs
 
     regions = np.frombuffer(b"640104", dtype=np.uint8)[None, :].repeat(k * 3 + 3, axis=0)
-    codes = matrix_to_strings(make_usccs(rng, np.array(["1100"] * len(regions)), regions))
+    codes = as_strings(make_usccs(rng, np.array(["1100"] * len(regions)), regions))
     return codes.filter(pc.invert(pc.is_in(codes, value_set=known))).slice(0, k)
 
 

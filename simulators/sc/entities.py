@@ -15,10 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality.arrowutil import matrix_to_strings
-from quality.uscc import ALPHABET, check_characters, org_check_characters
 from schemas.codes import CITY_DISTRICTS
 from simulators.names import ROADS
+from simulators.standards import USCC_ALPHABET, as_strings, org_check_characters, uscc_check_characters
 
 TABLE = "T_SCZT_DJXX"
 DATABASE = "sim_sc"
@@ -75,7 +74,7 @@ def organ_uscc(region: str, serial: int) -> str:
     org = np.frombuffer(f"MB{serial:06d}".encode(), dtype=np.uint8)[None, :]
     body = np.frombuffer(f"11{region}".encode(), dtype=np.uint8)[None, :]
     m = np.concatenate([body, org, org_check_characters(org)[:, None]], axis=1)
-    return (bytes(m[0]) + bytes(check_characters(m))).decode()
+    return (bytes(m[0]) + bytes(uscc_check_characters(m))).decode()
 
 
 def authority_codes() -> dict[str, str]:
@@ -101,7 +100,7 @@ def make_usccs(rng: np.random.Generator, entity_types: np.ndarray, regions: np.n
         m[:, i] = org_alphabet[v % 31]
         v //= 31
     m[:, 16] = org_check_characters(m[:, 8:16])
-    m[:, 17] = check_characters(m[:, :17])
+    m[:, 17] = uscc_check_characters(m[:, :17])
     return m
 
 
@@ -131,8 +130,8 @@ def generate(n: int, seed: int, persons: pa.Table) -> tuple[pa.Table, DirtManife
     k_wrong = round(n * DIRT_RATES["wrong_check_character"])
     wrong = np.sort(order[:k_wrong])
     dirt["wrong_check_character"] = wrong
-    codes[wrong, 17] = np.frombuffer(ALPHABET, dtype=np.uint8)[
-        (np.searchsorted(np.frombuffer(ALPHABET, dtype=np.uint8), codes[wrong, 17]) + 1) % 31
+    codes[wrong, 17] = np.frombuffer(USCC_ALPHABET, dtype=np.uint8)[
+        (np.searchsorted(np.frombuffer(USCC_ALPHABET, dtype=np.uint8), codes[wrong, 17]) + 1) % 31
     ]
     picks = rng.integers(0, persons.num_rows, n)
     rep_ids = pc.utf8_trim_whitespace(persons["GMSFHM"]).take(pa.array(picks))
@@ -176,7 +175,7 @@ def generate(n: int, seed: int, persons: pa.Table) -> tuple[pa.Table, DirtManife
     gxsj = np.datetime64("2010-01-01T00:00") + minutes.astype("timedelta64[m]")
     table = pa.table(
         {
-            "TYSHXYDM": matrix_to_strings(codes),
+            "TYSHXYDM": as_strings(codes),
             "ZTMC": names,
             "ZTLX": pa.array(types),
             "FDDBR": rep_names,
@@ -190,7 +189,7 @@ def generate(n: int, seed: int, persons: pa.Table) -> tuple[pa.Table, DirtManife
             "DJJGDM": pa.array([authorities[a] for a in auth_names[auth_pick]]),
             "DJZT": pa.array(status),
             "ZS": address,
-            "ZS_XZQHDM": matrix_to_strings(regions),
+            "ZS_XZQHDM": as_strings(regions),
             "JYFW": pa.array(SCOPES).take(pa.array(rng.integers(0, len(SCOPES), n))),
             "GXSJ": pa.array(gxsj.astype("datetime64[us]")),
         }

@@ -21,10 +21,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality.identity import check_characters as id_check
-from quality.uscc import check_characters as uscc_check
 from simulators.city import CityPlan
 from simulators.sc.entities import organ_uscc
+from simulators.standards import id_check_characters, uscc_check_characters
 
 TABLE = "T_BJ_GCXX"
 DATABASE = "sim_zw"
@@ -267,7 +266,7 @@ def _failing(number: str, org: bool) -> str:
     if len(number) != 18:
         return number[:-1] + "#"
     body = np.frombuffer(number[:17].encode(), dtype=np.uint8)[None, :]
-    right = chr((uscc_check if org else id_check)(body)[0])
+    right = chr((uscc_check_characters if org else id_check_characters)(body)[0])
     return number[:17] + ("0" if right != "0" else "1")
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stdnum.cn import ric
 from stdnum.cn import uscc as stdnum_uscc
 
 from hub import registry
@@ -101,3 +102,21 @@ def test_a_bad_stored_row_fails_its_suite_by_name(store: str) -> None:
     ]
     pages = [p.read_text(encoding="utf-8") for p in gx_suites.docs_dir().rglob("*.html")]
     assert pages and not any(malformed in page for page in pages)  # counts only, no identity number
+
+
+def test_stored_text_with_invisible_characters_or_too_long_fails_its_suite(store: str) -> None:
+    ids = [b + ric.calc_check_digit(b + "0") for b in ("11010519491231002", "11010519500101002", "11010519500102002")]
+    rows = [
+        _person(ids[0], "NORMAL") | {"name": "张\u200b三"},
+        _person(ids[1], "NORMAL") | {"address": "宁夏\u202e银川"},
+        _person(ids[2], "NORMAL") | {"name": "张" * 51},
+    ]
+    insert(store, "shared.population", rows)
+    result = gx_suites.run(store, [TABLES["shared.population"]], today=TODAY)
+    (population,) = result.suites
+    assert not population.success
+    assert sorted(population.failed) == [
+        "expect_column_value_lengths_to_be_between(name)",
+        "expect_column_values_to_not_match_regex(address)",
+        "expect_column_values_to_not_match_regex(name)",
+    ]

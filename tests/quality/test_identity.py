@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 import numpy as np
@@ -7,6 +8,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
+from stdnum.exceptions import InvalidComponent
 
 from quality import identity
 
@@ -113,3 +115,26 @@ def test_check_leaves_the_checked_values_untouched() -> None:
         array = pa.array(values)
         identity.check(array)
         assert array.to_pylist() == values
+
+
+YEARS = list(range(1800, 2100))
+
+
+def _birth_date_of(number: str) -> dt.date | None:
+    """The birth date python-stdnum reads from ``number``; None when it is no real date."""
+    try:
+        return ric.get_birth_date(number)
+    except InvalidComponent:
+        return None
+
+
+def test_century_leap_years_agree_with_the_calendar_and_stdnum() -> None:
+    bodies = [f"110105{year:04d}0229002" for year in YEARS]
+    numbers = [b + ric.calc_check_digit(b + "0") for b in bodies]  # stdnum ignores the last character
+    verdict = identity.check(pa.array(numbers), today=dt.date(2100, 1, 1))
+    real = (~verdict.bad_birth_date).tolist()
+    assert real == [calendar.isleap(year) for year in YEARS]
+    assert real == [_birth_date_of(n) is not None for n in numbers]
+    assert verdict.valid[YEARS.index(2000)] and ric.is_valid(numbers[YEARS.index(2000)])  # 2000-02-29: divisible by 400
+    assert verdict.bad_birth_date[YEARS.index(1900)] and not ric.is_valid(numbers[YEARS.index(1900)])  # 1900: by 100
+    assert verdict.birth_ymd[YEARS.index(2000)] == 20000229

@@ -83,14 +83,42 @@ def test_rows_quarantined_under_a_wrong_mapping_load_after_the_fix(store: str, g
     assert "GMSFHM" in capsys.readouterr().out
 
 
-def test_revive_restores_timestamps_and_dates() -> None:
-    table = replay.revive(
+def test_revive_gives_each_column_its_declared_type_and_guesses_nothing() -> None:
+    table, ok = replay.revive(
         [
-            {"GXSJ": "2026-11-01 08:00:00", "CLRQ": "2001-01-02", "XM": "张三", "N": 3},
-            {"GXSJ": None, "CLRQ": None, "XM": None, "N": None},
-        ]
+            {"GXSJ": "2026-11-01 08:00:00", "CLRQ": "2001-01-02", "变更时间": "2026-11-01 08:00:00", "N": 3},
+            {"GXSJ": None, "CLRQ": None, "变更时间": None, "N": None},
+        ],
+        {"GXSJ": pa.timestamp("us"), "CLRQ": pa.date32(), "N": pa.int16()},
     )
+    assert ok.tolist() == [True, True]
     assert table.schema.field("GXSJ").type == pa.timestamp("us")
     assert table.schema.field("CLRQ").type == pa.date32()
-    assert table.schema.field("XM").type == pa.string()
+    assert table.schema.field("N").type == pa.int16()
+    assert table.schema.field("变更时间").type == pa.string()  # text in the file: looks like a time, stays text
     assert table["GXSJ"][0].as_py() == dt.datetime(2026, 11, 1, 8, 0)
+    assert table["变更时间"][0].as_py() == "2026-11-01 08:00:00"
+
+
+def test_revive_leaves_out_a_record_its_types_cannot_hold() -> None:
+    table, ok = replay.revive(
+        [{"GXSJ": "2026-11-01 08:00:00", "XM": "张三"}, {"GXSJ": "not a time", "XM": {"nested": 1}}],
+        {"GXSJ": pa.timestamp("us")},
+    )
+    assert ok.tolist() == [True, False]
+    assert table.to_pylist() == [{"GXSJ": dt.datetime(2026, 11, 1, 8, 0), "XM": "张三"}]
+
+
+def test_replay_leaves_lines_and_bytes_only_a_corrected_delivery_can_fix(store: str, ga_source) -> None:
+    first = run_ingest(SPEC, "run-1", store=store, today=TODAY)
+    with psycopg.connect(store) as conn:
+        pending = conn.execute("SELECT count(*) FROM quarantine.record WHERE status = 'pending'").fetchone()[0]
+        conn.execute(
+            "UPDATE quarantine.record SET rule = CASE WHEN id % 2 = 0 THEN 'file.truncated_line' "
+            "ELSE 'value.nul_byte' END WHERE id IN (SELECT id FROM quarantine.record ORDER BY id LIMIT 2)"
+        )
+    assert first.quarantined == pending >= 3
+    entry = replay.replay(SPEC, store=store, today=TODAY)
+    assert entry is not None and entry.extracted == pending - 2
+    held = _rows(store, "SELECT rule, status FROM quarantine.record WHERE rule LIKE 'file.%%' OR rule LIKE 'value.%%'")
+    assert sorted(held) == [("file.truncated_line", "pending"), ("value.nul_byte", "pending")]

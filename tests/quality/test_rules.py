@@ -9,7 +9,10 @@ import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
+from stdnum.cn import ric
 
+from hub import registry
+from hub.pipeline import run_ingest
 from hub.store.load import LoadTransaction
 from quality import text
 from quality.findings import run_checks
@@ -75,6 +78,75 @@ def test_string_hygiene_rules() -> None:
     ]
 
 
+HYGIENE_CASES = {
+    "control_chars": list("\t\n\r\x00\x01\x1f\x7f\x80\x85\x9f\u2028\u2029"),
+    "zero_width": list("\u200b\u200c\u200d\u2060\ufeff"),
+    "bidi_control": list("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"),
+}
+ALLOWED_NEIGHBOURS = list("\u00b7\u00a0\u200a\u2010\u2027\u202f\u2061\u206a\ufefe")
+"""Characters just outside the forbidden ranges (the middle dot is in real names: 阿依古丽·买买提)."""
+
+
+def test_hygiene_refuses_control_zero_width_and_bidi_characters_inside_a_name() -> None:
+    cases = [(kind, ch) for kind, chars in HYGIENE_CASES.items() for ch in chars]
+    rows = [_person(name=f"张{ch}三") for _, ch in cases] + [_person(name=f"张{ch}三") for ch in ALLOWED_NEIGHBOURS]
+    failed = _failed(POPULATION, rows)
+    assert failed[: len(cases)] == [{f"name.{kind}"} for kind, _ in cases]
+    assert failed[len(cases) :] == [set()] * len(ALLOWED_NEIGHBOURS)
+
+
+def test_hygiene_limit_is_the_declared_length_in_characters() -> None:
+    name, address = POPULATION.field("name").length, POPULATION.field("address").length
+    assert (name, address) == (50, 200)  # departments.md: XM varchar(50), HJDZ_XZ varchar(200)
+    rows = [
+        _person(name="张" * name),  # 150 bytes of UTF-8, 50 characters: fits
+        _person(name="张" * (name + 1)),
+        _person(name="张" * 100_000),
+        _person(address="街" * address),
+        _person(address="街" * (address + 1)),
+    ]
+    assert _failed(POPULATION, rows) == [set(), {"name.too_long"}, {"name.too_long"}, set(), {"address.too_long"}]
+
+
+def test_every_hygiene_field_declares_its_length() -> None:
+    for table in TABLES.values():
+        for f in table.fields:
+            if "text_hygiene" in f.rules:
+                assert f.length, f"{table.qualified_name}.{f.name} has text_hygiene but no declared length"
+
+
+def test_hygiene_failures_reach_the_quarantine_under_their_rule(store: str, ga_source) -> None:
+    uri, _ = ga_source
+    dirty = {
+        "11010519491231002": ("张\u200b三", "name.zero_width"),
+        "11010519491231004": ("\u202e三张", "name.bidi_control"),
+        "11010519491231006": ("张" * 51, "name.too_long"),
+    }
+    with psycopg.connect(uri) as conn:
+        conn.execute('ALTER TABLE "T_RK_JBXX" ALTER COLUMN "XM" TYPE text')  # widened by the department, unannounced
+        for number, (name, _) in dirty.items():
+            conn.execute(
+                "INSERT INTO \"T_RK_JBXX\" VALUES (%s, %s, '2', '01', '19491231', '640104', NULL, NULL, '0', "
+                "'2026-11-02 08:00:00')",
+                (number + ric.calc_check_digit(number + "0"), name),
+            )
+    entry = run_ingest(registry.get("ga_population"), "run-1", store=store, today=TODAY)
+    assert entry.balanced
+    with psycopg.connect(store) as conn:
+        got = dict(
+            conn.execute(
+                "SELECT raw->>'GMSFHM', rule FROM quarantine.record WHERE rule LIKE 'name.%%' AND batch_id = %s",
+                (entry.batch_id,),
+            ).fetchall()
+        )
+        loaded = conn.execute(
+            "SELECT count(*) FROM shared.population WHERE id_number = ANY(%s)",
+            ([n + ric.calc_check_digit(n + "0") for n in dirty],),
+        ).fetchone()[0]
+    assert got == {n + ric.calc_check_digit(n + "0"): rule for n, (_, rule) in dirty.items()}
+    assert loaded == 0
+
+
 def test_region_codes_well_formed_and_city_codes_known() -> None:
     rows = [
         _person(region_code="640181"),
@@ -130,12 +202,12 @@ def _entity_batch(raw: pa.Table) -> pa.Table:
         "registered_capital": raw["ZCZB"],
         "established_on": raw["CLRQ"],
         "approved_on": raw["HZRQ"],
-        "authority_name": raw["DJJG"],
+        "authority_name": text.clean_text(raw["DJJG"]),
         "authority_code": raw["DJJGDM"],
         "status": pa.array([status[s] for s in raw["DJZT"].to_pylist()]),
         "address": text.clean_text(raw["ZS"]),
         "region_code": raw["ZS_XZQHDM"],
-        "business_scope": raw["JYFW"],
+        "business_scope": text.clean_text(raw["JYFW"]),
         "source_updated_at": pc.assume_timezone(raw["GXSJ"], timezone="Asia/Shanghai"),
     }
     schema = arrow_schema(MARKET_ENTITY)

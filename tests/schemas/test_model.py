@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+
 import pyarrow as pa
 import pytest
 
@@ -53,3 +56,37 @@ def test_parse_dates_refuses_days_that_strptime_would_roll_over() -> None:
     dates, bad = parse_dates(pa.array(["2016/02/30", "2016/02/29", " ", None, "2016/13/01"]), "%Y/%m/%d")
     assert [d.isoformat() if d else None for d in dates.to_pylist()] == [None, "2016-02-29", None, None, None]
     assert bad.tolist() == [True, False, False, False, True]
+
+
+@pytest.mark.parametrize("fmt", ["%Y%m%d", "%Y/%m/%d", "%Y-%m-%d"])
+def test_parse_dates_knows_century_leap_years(fmt: str) -> None:
+    from schemas.mapping import parse_dates
+
+    years = list(range(1800, 2101))
+    dates, bad = parse_dates(
+        pa.array([fmt.replace("%Y", f"{y:04d}").replace("%m", "02").replace("%d", "29") for y in years]), fmt
+    )
+    assert (~bad).tolist() == [calendar.isleap(y) for y in years]
+    parsed = dates.to_pylist()
+    assert parsed[years.index(2000)] == dt.date(2000, 2, 29)
+    assert parsed[years.index(1900)] is None and parsed[years.index(2100)] is None
+
+
+def test_parse_timestamps_refuses_what_strptime_rolls_over() -> None:
+    from schemas.mapping import parse_timestamps
+    from schemas.mappings.yb_medical_insurance import BGSJ
+
+    years = list(range(1800, 2101))
+    stamps, bad = parse_timestamps(pa.array([f"{y:04d}-02-29 10:00:00" for y in years]), BGSJ, pa.timestamp("us"))
+    assert (~bad).tolist() == [calendar.isleap(y) for y in years]
+    assert stamps.to_pylist()[years.index(2000)] == dt.datetime(2000, 2, 29, 10)
+    others = [
+        "2026-01-01 24:00:00",
+        "2026-01-01 23:60:00",
+        "2026-01-01 23:59:60",
+        "2026-1-1 1:2:3",
+        "2026-04-31 08:00:00",
+    ]
+    stamps, bad = parse_timestamps(pa.array([*others, " 2026-04-30 08:00:00 ", "", None]), BGSJ, pa.timestamp("us"))
+    assert bad.tolist() == [True] * len(others) + [False, False, False]
+    assert stamps.to_pylist()[len(others) :] == [dt.datetime(2026, 4, 30, 8), None, None]

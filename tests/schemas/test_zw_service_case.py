@@ -8,6 +8,7 @@ import adbc_driver_postgresql.dbapi as adbc
 import psycopg
 import pyarrow as pa
 import pytest
+from stdnum.cn import ric
 
 from hub import faults, registry
 from hub.pipeline import run_ingest
@@ -218,3 +219,35 @@ def test_steps_are_indexed_by_case_for_the_derivation() -> None:
         ).fetchall()
     assert any("(case_no)" in i[0] for i in indexes)
     assert migrate(store) == []  # the declared index is part of the table's fingerprint: nothing to redo
+
+
+def test_a_persons_legacy_15_digit_number_is_upgraded_and_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    legacy = "640104900101001"  # GB 11643-1989: region, YYMMDD, sequence
+    upgraded = "64010419900101001" + ric.calc_check_digit("640104199001010010")  # stdnum ignores the last digit
+    org_number = "640100000012345"  # a 15-digit business registration number: not an identity number
+    steps = [
+        _step(1, "SQ", 0, case="ZW1") | {"SQRZJHM": legacy},
+        _step(2, "SL", 30, case="ZW1") | {"SQRZJHM": f" {legacy.upper()} "},
+        _step(3, "SQ", 0, case="ZW2") | {"SQRLX": "2", "SQRMC": "宁夏测试有限公司", "SQRZJHM": org_number},
+        _step(4, "SQ", 0, case="ZW3"),
+    ]
+    store = _store()
+    _ingest(monkeypatch, _source(steps), store, "r1")
+    with psycopg.connect(store) as conn:
+        step_rows = conn.execute(
+            "SELECT step_no, applicant_id, quality_flags FROM shared.service_case_step ORDER BY step_no"
+        ).fetchall()
+        case_rows = conn.execute(
+            "SELECT case_no, applicant_id, quality_flags FROM shared.service_case ORDER BY case_no"
+        ).fetchall()
+    assert step_rows == [
+        (1, upgraded, "legacy_id_upgraded"),
+        (2, upgraded, "legacy_id_upgraded"),
+        (3, org_number, None),
+        (4, "64010419900101001X", None),
+    ]
+    assert case_rows == [
+        ("ZW1", upgraded, "legacy_id_upgraded"),
+        ("ZW2", org_number, None),
+        ("ZW3", "64010419900101001X", None),
+    ]

@@ -75,9 +75,14 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from hub.demo import print_json, render, run_demo
+    from hub.demo import DemoRefused, print_json, run_demo
+    from hub.demo_render import render
 
-    report = run_demo(scale=args.scale, seed=args.seed)
+    try:
+        report = run_demo(scale=args.scale, seed=args.seed)
+    except DemoRefused as exc:
+        print(f"hub demo: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print_json(report)
     else:
@@ -237,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--day", type=int, default=1, help="which day of changes to apply")
     sim.set_defaults(func=_simulate)
 
-    demo = sub.add_parser("demo", help="run the main job end to end on the embedded store")
+    demo = sub.add_parser(
+        "demo", help="run the main job end to end into the hub's store (resets it; refuses while hub up runs)"
+    )
     demo.add_argument("--scale", type=int, default=5000, help="persons in the demo city")
     demo.add_argument("--seed", type=int, default=640100)
     demo.add_argument("--json", action="store_true", help="print one JSON object")

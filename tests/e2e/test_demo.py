@@ -11,8 +11,10 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,9 +39,14 @@ def _hub(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.Co
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], str, dict[str, str], str]]:
-    """The demo run once: its report, its stderr, the environment and the store's URL."""
-    env = _env(tmp_path_factory.mktemp("demo") / "home")
+def demo() -> Iterator[tuple[dict[str, Any], str, dict[str, str], str]]:
+    """The demo run once: its report, its stderr, the environment and the store's URL.
+
+    Its home is not under pytest's base temp: another pytest session starting meanwhile makes
+    /tmp/pytest-of-<user> private again, and the server (running as its own user) dies.
+    """
+    home = Path(tempfile.mkdtemp(prefix="sharehub-demo-test-"))
+    env = _env(home)
     try:
         out = _hub(env, "demo", "--json", "--scale", str(SCALE), timeout=1200)
         assert out.returncode == 0, out.stderr[-3000:]
@@ -48,6 +55,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, A
         yield json.loads(out.stdout), out.stderr, env, url.stdout.strip()
     finally:
         _hub(env, "store", "stop", timeout=120)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def test_demo_json_balances_every_run(demo: tuple) -> None:

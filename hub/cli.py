@@ -242,9 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--day", type=int, default=1, help="which day of changes to apply")
     sim.set_defaults(func=_simulate)
 
-    demo = sub.add_parser(
-        "demo", help="run the main job end to end into the hub's store (resets it; refuses while hub up runs)"
-    )
+    demo = sub.add_parser("demo", help="run the main job end to end on the embedded store")
     demo.add_argument("--scale", type=int, default=5000, help="persons in the demo city")
     demo.add_argument("--seed", type=int, default=640100)
     demo.add_argument("--json", action="store_true", help="print one JSON object")

@@ -40,19 +40,22 @@ def _hub(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.Co
 
 @pytest.fixture(scope="module")
 def demo() -> Iterator[tuple[dict[str, Any], str, dict[str, str], str]]:
-    """The demo run once: its report, its stderr, the environment and the store's URL.
+    """The demo run once: its report, its stderr, the environment and the URL of its store (sharehub).
 
     Its home is not under pytest's base temp: another pytest session starting meanwhile makes
     /tmp/pytest-of-<user> private again, and the server (running as its own user) dies.
     """
+    from hub.settings import HUB_DATABASE
+    from hub.store import embedded
+
     home = Path(tempfile.mkdtemp(prefix="sharehub-demo-test-"))
     env = _env(home)
     try:
         out = _hub(env, "demo", "--json", "--scale", str(SCALE), timeout=1200)
         assert out.returncode == 0, out.stderr[-3000:]
-        url = _hub(env, "store", "url")
-        assert url.returncode == 0, url.stderr[-2000:]
-        yield json.loads(out.stdout), out.stderr, env, url.stdout.strip()
+        admin = embedded.admin_uri(home)
+        assert admin is not None, "the embedded server does not run after the demo"
+        yield json.loads(out.stdout), out.stderr, env, embedded.database_uri(admin, HUB_DATABASE)
     finally:
         _hub(env, "store", "stop", timeout=120)
         shutil.rmtree(home, ignore_errors=True)
@@ -117,8 +120,10 @@ def test_hub_ledger_status_and_the_store_url_show_the_demo(demo: tuple) -> None:
         assert source["last_run"]["batch_id"] == f"{source['source']}:{last[source['source']]}"
         assert source["ledger"]["batches"] == 2
 
-    assert re.fullmatch(r"postgresql://\S+", url), url  # stdout is the URL alone, for psql "$(hub store url)"
-    with psycopg.connect(url) as conn:
+    printed = _hub(env, "store", "url")
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    assert printed.stdout == f"{url}\n"  # the URL alone, for psql "$(hub store url)"
+    with psycopg.connect(printed.stdout.strip()) as conn:
         persons = conn.execute("SELECT count(*) FROM shared.population").fetchone()[0]
     assert persons == sum(r["inserted"] for r in report["runs"] if r["source"] == "ga_population") > 0
 

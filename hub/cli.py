@@ -62,9 +62,13 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from hub.demo import print_json, render, run_demo
+    from hub.demo import DemoRefused, print_json, run_demo
+    from hub.demo_render import render
 
-    report = run_demo(scale=args.scale, seed=args.seed)
+    try:
+        report = run_demo(scale=args.scale, seed=args.seed)
+    except DemoRefused as exc:
+        raise UsageError(str(exc)) from None
     with to_result():
         if args.json:
             print_json(report)

@@ -111,7 +111,9 @@ def query(
         params.extend(values)
     cols = ", ".join([select_expr(n, access[n]) for n in fields] + [f"{k} AS _k{i}" for i, k in enumerate(key)])
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    text = f"SELECT {cols} FROM {table.qualified_name}{where} ORDER BY {', '.join(key)} LIMIT {int(limit) + 1}"
+    # ordered by the stored key (the _k columns): a bare name would sort by the masked output column of that name
+    order = ", ".join(f"_k{i}" for i in range(len(key)))
+    text = f"SELECT {cols} FROM {table.qualified_name}{where} ORDER BY {order} LIMIT {int(limit) + 1}"
     try:
         with conn.transaction():
             rows = conn.execute(text, params).fetchall()
@@ -224,8 +226,9 @@ def prefill(conn: psycopg.Connection, dept: str, id_number: str) -> Profile:
             continue
         names = list(access)
         cols = ", ".join(select_expr(n, access[n]) for n in names)
+        order = ", ".join(f"{t.qualified_name}.{k}" for k in t.key)  # the stored key, not a masked output column
         rows = conn.execute(
-            f"SELECT {cols} FROM {t.qualified_name} WHERE id_number = %s ORDER BY {', '.join(t.key)}", (ident,)
+            f"SELECT {cols} FROM {t.qualified_name} WHERE id_number = %s ORDER BY {order}", (ident,)
         ).fetchall()
         profile.sections[t.code] = [{n: _json(v) for n, v in zip(names, r, strict=True)} for r in rows]
         profile.fields[t.code] = names

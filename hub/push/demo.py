@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -76,12 +77,20 @@ def summary(uri: str) -> dict[str, Any]:
     return {"push": push, "reconciliation": recon}
 
 
-def push_and_reconcile(fill_if_empty: bool = True) -> dict[str, Any]:
+_STEPS = {
+    "derive_certificates": "derive_certificates: SM2-signed e-certificates and case records for the province",
+    "push_provincial": "push_provincial: the outbox to the provincial platform simulator",
+    "reconcile_provincial": "reconcile_provincial: the daily 对账 with the platform",
+}
+
+
+def push_and_reconcile(fill_if_empty: bool = True, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Provision the simulator, run the push DAGs, and report.
 
     Args:
         fill_if_empty: Write direct rows into empty source tables first (so the demo shows a push
             before every source's ingest exists); what was written is reported as ``filled``.
+        progress: Called with a line naming each DAG before it runs.
 
     Returns:
         ``{"push": {kind: {sent, accepted, duplicate, rejected, pending}}, "reconciliation":
@@ -103,11 +112,15 @@ def push_and_reconcile(fill_if_empty: bool = True) -> dict[str, Any]:
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         runs = {}
         for dag_id in ("derive_certificates", "push_provincial"):
+            if progress is not None:
+                progress(_STEPS[dag_id])
             runs[dag_id] = run_dag_once(dag_id, now)[1]
         # the daily run after today: it reconciles today
         tomorrow = dt.datetime.combine(
             dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=1), dt.time(2, 30), tzinfo=SHANGHAI
         )
+        if progress is not None:
+            progress(_STEPS["reconcile_provincial"])
         runs["reconcile_provincial"] = run_dag_once("reconcile_provincial", tomorrow.astimezone(dt.UTC))[1]
     finally:
         platform.stop()

@@ -135,6 +135,25 @@ def test_keyset_paging_returns_every_row_once(hub_store: Hub, api: str) -> None:
     assert next(a for a in audit_rows(hub_store, dept) if a[1] == "refused")[6] == "cursor does not verify"
 
 
+def test_keyset_paging_over_a_masked_key_follows_the_stored_key(hub_store: Hub, api: str) -> None:
+    # id_number is the key and comes back masked: pages must still follow the stored order, not the masked one
+    _, key = hub_store.new_department()
+    seen: list[str] = []
+    after = None
+    with client(api, key) as http:
+        while True:
+            body = {"fields": ["id_number"], "limit": 300, "after": after}
+            page = http.post("/v1/resources/640100-GA-0001/query", json=body).json()
+            assert page["masked"] == ["id_number"]
+            seen.extend(r["id_number"] for r in page["rows"])
+            after = page["next_cursor"]
+            if after is None:
+                break
+    with hub_store.connect() as conn:
+        stored = [r[0] for r in conn.execute("SELECT id_number FROM shared.population ORDER BY id_number")]
+    assert seen == [mask(PersonalClass.IDENTIFIER, i) for i in stored]
+
+
 def page_cursor(http) -> str:
     """A valid cursor of a one-row page."""
     return http.post("/v1/resources/640100-GA-0001/query", json={"fields": ["gender"], "limit": 1}).json()[

@@ -4,7 +4,6 @@ deployment files (``.env.example``, ``docker-compose.yml``) provide each of them
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 import yaml
@@ -70,4 +69,3 @@ def test_the_pools_file_hub_up_imports_is_the_declaration() -> None:
 
     pools = json.loads(pools_import_json())
     assert {name: p["slots"] for name, p in pools.items()} == {p.name: p.slots for p in POOLS}
-    assert not Path(PROJECT_ROOT / "hub" / "ops" / "services.py").read_text().count("provincial_push")

@@ -10,10 +10,9 @@ by the screen's own test on an Arrow batch (``tests/quality/test_screen.py``).
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import psycopg
 import pytest
@@ -26,6 +25,7 @@ from hub.store import embedded
 from simulators.ga import population
 from simulators.rs.provision import connection_json
 from tests.conftest import ADMIN_URI, connection_env
+from tests.http_server import serving
 
 GA = registry.get("ga_population")
 RS = registry.get("rs_social_insurance")
@@ -132,15 +132,8 @@ class _Api(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def dirty_api() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(_Api) as url:
+        yield url
 
 
 def test_rest_page_rows_with_nul_bad_bytes_wrong_type_or_control_are_quarantined_with_their_key(

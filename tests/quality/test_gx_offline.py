@@ -9,7 +9,6 @@ import functools
 import hashlib
 import http.server
 import re
-import threading
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
@@ -22,6 +21,7 @@ from quality import gx_offline, gx_suites
 from schemas.tables import TABLES
 from tests import chromium
 from tests.conftest import connection_env, fresh_database
+from tests.http_server import serving
 
 TODAY = dt.date(2026, 11, 23)
 GX_TEMPLATES = files("great_expectations") / "render" / "view" / "templates"
@@ -103,15 +103,8 @@ def served(site: Path) -> Iterator[str]:
     """The Data Docs site served over HTTP on a free 127.0.0.1 port (as a web server would)."""
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(handler) as url:
+        yield url
 
 
 def _rendered_index(dom: str) -> None:

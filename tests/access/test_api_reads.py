@@ -274,5 +274,18 @@ def test_catalogue_lists_every_declared_resource_with_live_figures(hub_store: Hu
         "sharing": "conditional",
         "sharing_title": "有条件共享",
         "key": False,
+        "readable_without_grant": False,
+        "carries": ["phone"],
+        "masked_hides": ["phone"],
+        "derived_from": [],
     }
     assert entries["640100-RS-0001"]["sharing_title"] == "有条件共享"
+    # the catalogue says what each mask hides and what travels with it
+    fields = {f["name"]: f for f in pop["fields"]}
+    assert fields["id_number"]["masked_hides"] == ["birth_date", "birth_year", "id_number"]
+    assert fields["birth_date"]["readable_without_grant"] is False and fields["gender"]["readable_without_grant"]
+    cert = entries["640100-HUB-0001"]
+    assert cert["sharing"] == "conditional"
+    assert cert["derived_from"] == ["shared.market_entity", "shared.social_insurance"]
+    cid = next(f for f in cert["fields"] if f["name"] == "certificate_id")
+    assert "shared.social_insurance.person_no" in cid["derived_from"] and cid["carries"] == ["person_no"]

@@ -45,6 +45,97 @@ class Sharing(StrEnum):
     CONDITIONAL = "conditional"  # 有条件共享
     NOT_SHARED = "not_shared"  # 不予共享
 
+    @property
+    def strictness(self) -> int:
+        """0 for 无条件, 1 for 有条件, 2 for 不予共享: a derived value may never be less strict."""
+        return (Sharing.UNCONDITIONAL, Sharing.CONDITIONAL, Sharing.NOT_SHARED).index(self)
+
+
+class Info(StrEnum):
+    """A kind of personal information a value carries, for the check that masking survives combination.
+
+    A masked or withheld field declares what it carries; a field readable without a grant must not
+    carry in clear what any masked field hides or any withheld field is (see :mod:`schemas.disclosure`).
+    """
+
+    ID_NUMBER = "id_number"  # a person's identity number as a whole
+    BIRTH_DATE = "birth_date"
+    BIRTH_YEAR = "birth_year"  # a generalised birth date still narrows the hidden digits to a few dozen
+    SEX = "sex"
+    REGION = "region"  # administrative division code (户籍地, or of the identity number's issuer)
+    PERSON_NAME = "person_name"
+    PHONE = "phone"
+    ADDRESS = "address"
+    PERSON_NO = "person_no"  # 社保个人编号 / 医保人员编号
+    CARD_NO = "card_no"  # 社会保障卡号
+    CARD_ISSUE_DATE = "card_issue_date"  # 发卡日期 (and what follows from it, e.g. the card's expiry)
+
+
+@dataclass(frozen=True)
+class Part:
+    """Characters ``start``..``end`` (1-based, inclusive) of a fixed-format value carry ``info``."""
+
+    info: Info
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the parts of a fixed-format value sit, for a value of ``length`` characters."""
+
+    length: int
+    parts: tuple[Part, ...]
+
+
+GB11643 = Layout(
+    18,
+    (
+        Part(Info.REGION, 1, 6),
+        Part(Info.BIRTH_YEAR, 7, 10),
+        Part(Info.BIRTH_DATE, 7, 14),
+        Part(Info.SEX, 17, 17),
+    ),
+)
+"""公民身份号码 (GB 11643-1999): region 1-6, birth date 7-14, sequence 15-17 (odd 17 = male), check 18."""
+
+
+@dataclass(frozen=True)
+class MaskRule:
+    """A mask defined by what it hides.
+
+    The first ``head`` and the last ``tail`` characters stay; the ones between are starred, or replaced by
+    ``filler`` so that their number is hidden too. A value that would keep fewer than ``min_hidden``
+    characters hidden is masked entirely (all stars, or ``filler``), whatever its length: a short value
+    is never shown nearly whole. ``None`` stays ``None`` and the empty string stays empty.
+    """
+
+    head: int
+    tail: int
+    min_hidden: int
+    filler: str | None = None
+
+    @property
+    def min_length(self) -> int:
+        """The shortest value whose head and tail are shown."""
+        return self.head + self.tail + self.min_hidden
+
+    def hidden_positions(self, length: int) -> range:
+        """The 1-based positions hidden in a value of ``length`` characters."""
+        if length < self.min_length:
+            return range(1, length + 1)
+        return range(self.head + 1, length - self.tail + 1)
+
+
+MASK_RULES: dict[PersonalClass, MaskRule] = {
+    PersonalClass.IDENTIFIER: MaskRule(head=6, tail=4, min_hidden=8),  # 640104********1234
+    PersonalClass.PHONE: MaskRule(head=3, tail=4, min_hidden=4),  # 138****5678
+    PersonalClass.NAME: MaskRule(head=1, tail=0, min_hidden=1),  # 张**
+    PersonalClass.ADDRESS: MaskRule(head=6, tail=0, min_hidden=4, filler="****"),  # 宁夏回族自治****
+    PersonalClass.OTHER: MaskRule(head=0, tail=4, min_hidden=4),  # *****5678
+}
+"""The mask of each personal class (``none`` is never masked). Both the API and the SQL views use these."""
+
 
 @dataclass(frozen=True)
 class CodeTable:
@@ -81,6 +172,12 @@ class Field:
             reason; the store column stays ``text``, because a cast to ``varchar(n)`` would
             silently cut a value (or a filter's parameter) short.
         description: One line for the catalogue and API docs.
+        carries: The personal information (:class:`Info`) the whole value is or contains; a derived field
+            carries at least what its sources carry.
+        layout: For a fixed-format value, which characters carry which information (e.g. :data:`GB11643`),
+            so that the check knows what the mask hides and what it shows.
+        derived_from: ``schema.table.field`` of each column this value is made from, row by row (a derived
+            field may be neither less strictly shared nor less personal than its sources).
     """
 
     name: str
@@ -95,6 +192,9 @@ class Field:
     precision: tuple[int, int] = (18, 4)
     length: int | None = None
     description: str = ""
+    carries: tuple[Info, ...] = ()
+    layout: Layout | None = None
+    derived_from: tuple[str, ...] = ()
 
     @property
     def sql_type(self) -> str:
@@ -132,6 +232,9 @@ class Table:
         fillfactor: Percent of each heap page filled by inserts. The room left lets a changed
             row be rewritten on its own page without touching the key index (a HOT update):
             merging 1M rows with 10% changed took 2.07 s at 90 against 2.71 s at 100.
+        derived_from: Qualified names of the tables this one is computed from by the hub.
+        aggregated: Its rows are aggregates (counts, rates) over many source rows, carrying no source
+            row's personal data, so it need not be shared as strictly as its sources.
     """
 
     schema: str
@@ -146,6 +249,8 @@ class Table:
     order_by: str = "source_updated_at"
     indexes: tuple[tuple[str, ...], ...] = ()
     fillfactor: int = 90
+    derived_from: tuple[str, ...] = ()
+    aggregated: bool = False
 
     @property
     def qualified_name(self) -> str:
@@ -166,6 +271,14 @@ class Table:
     def all_fields(self) -> tuple[Field, ...]:
         """Declared columns followed by the lineage columns."""
         return self.fields + LINEAGE_FIELDS
+
+    def sharing_of(self, f: Field) -> Sharing:
+        """The effective sharing attribute of field ``f``: the stricter of the resource's and the field's."""
+        return max(self.sharing, f.sharing, key=lambda s: s.strictness)
+
+    def readable_without_grant(self, f: Field) -> bool:
+        """Whether every registered department reads ``f`` without a grant (masked when personal)."""
+        return self.sharing_of(f) is Sharing.UNCONDITIONAL
 
     def field(self, name: str) -> Field:
         """Return the declared field called ``name``.
@@ -251,10 +364,16 @@ def _quote(text: str) -> str:
 
 
 __all__ = [
+    "GB11643",
     "LINEAGE_FIELDS",
+    "MASK_RULES",
     "CodeTable",
     "DataType",
     "Field",
+    "Info",
+    "Layout",
+    "MaskRule",
+    "Part",
     "PersonalClass",
     "Sharing",
     "Table",

@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass
 
 import psycopg
 
-from schemas.model import Sharing, Table
+from schemas.disclosure import hidden_by_mask
+from schemas.model import Field, Sharing, Table
 
 SHARING_TITLES = {
     Sharing.UNCONDITIONAL: "无条件共享",
@@ -48,6 +49,7 @@ class CatalogueEntry:
     sharing_title: str
     sharing_method: str
     update_cycle: str
+    derived_from: list[str]
     fields: list[dict]
     row_count: int | None
     last_update: str | None
@@ -55,6 +57,23 @@ class CatalogueEntry:
     def to_json(self) -> dict:
         """Plain JSON-able dict."""
         return asdict(self)
+
+
+def field_entry(table: Table, f: Field) -> dict:
+    """One field of a catalogue entry: its declaration, whether it needs a grant and what its mask hides."""
+    return {
+        "name": f.name,
+        "title": f.title,
+        "type": str(f.type),
+        "personal": str(f.personal),
+        "sharing": str(f.sharing),
+        "sharing_title": SHARING_TITLES[f.sharing],
+        "key": f.key,
+        "readable_without_grant": table.readable_without_grant(f),
+        "carries": [str(i) for i in f.carries],
+        "masked_hides": sorted(str(i) for i in hidden_by_mask(f)),
+        "derived_from": list(f.derived_from),
+    }
 
 
 def entries(conn: psycopg.Connection | None) -> list[CatalogueEntry]:
@@ -75,18 +94,8 @@ def entries(conn: psycopg.Connection | None) -> list[CatalogueEntry]:
                 sharing_title=SHARING_TITLES[t.sharing],
                 sharing_method=SHARING_METHOD,
                 update_cycle=t.update_cycle,
-                fields=[
-                    {
-                        "name": f.name,
-                        "title": f.title,
-                        "type": str(f.type),
-                        "personal": str(f.personal),
-                        "sharing": str(f.sharing),
-                        "sharing_title": SHARING_TITLES[f.sharing],
-                        "key": f.key,
-                    }
-                    for f in t.fields
-                ],
+                derived_from=list(t.derived_from),
+                fields=[field_entry(t, f) for f in t.fields],
                 row_count=rows,
                 last_update=last.isoformat() if last else None,
             )

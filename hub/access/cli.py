@@ -38,7 +38,8 @@ def _catalog(args: argparse.Namespace) -> int:
         )
         for f in e.fields:
             personal = "" if f["personal"] == "none" else f" personal:{f['personal']}"
-            echo(f"    {f['name']:<20} {f['type']:<12} {f['sharing_title']}{personal}  {f['title']}")
+            hides = f" hides:{','.join(f['masked_hides'])}" if f["masked_hides"] else ""
+            echo(f"    {f['name']:<20} {f['type']:<12} {f['sharing_title']}{personal}{hides}  {f['title']}")
     return 0
 
 

@@ -62,12 +62,7 @@ def field_access(
     conn: psycopg.Connection, dept: str, table: Table, *, active_only: bool = True
 ) -> dict[str, FieldAccess]:
     """Per shareable field of ``table``, what ``dept`` may do (grants active now, or all approved)."""
-    access = {
-        f.name: FieldAccess(
-            base=table.sharing is Sharing.UNCONDITIONAL and f.sharing is Sharing.UNCONDITIONAL, personal=f.personal
-        )
-        for f in _shareable(table)
-    }
+    access = {f.name: FieldAccess(base=table.readable_without_grant(f), personal=f.personal) for f in _shareable(table)}
     when = "AND (expires_at IS NULL OR expires_at > now())" if active_only else ""
     for gid, fields, unmasked in conn.execute(
         "SELECT id, fields, unmasked FROM access.application "

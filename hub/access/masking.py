@@ -1,67 +1,57 @@
-"""Masking of personal fields, once in Python and once as SQL, by the same rules.
+"""Masking of personal fields, once in Python and once as SQL, from the declared rules.
 
-Rules (by :class:`schemas.model.PersonalClass`), counted in characters:
+The rules are declared in :data:`schemas.model.MASK_RULES` by what they hide, counted in characters:
 
-* ``identifier`` (identity number, USCC of a person, any ID ≥ 10 characters): keep the first 6
-  and the last 4, a ``*`` for each character between: ``640104********1234``. Shorter values
-  are fully starred.
-* ``phone``: keep the first 3 and the last 4, a ``*`` for each between: ``138****5678``
-  (values under 8 characters are fully starred).
-* ``name``: keep the first character (the family name in most cases), a ``*`` for each
-  other: ``张**``.
+* ``identifier`` (identity number, USCC of a person, any other ID): keep the first 6 and the last 4,
+  a ``*`` for each character between, when that hides at least 8: ``640104********1234``.
+* ``phone``: keep the first 3 and the last 4 when that hides at least 4: ``138****5678``.
+* ``name``: keep the first character (the family name in most cases) when at least one other is
+  hidden: ``张**``.
 * ``address``: keep the first 6 characters (province/city/district level) and append a fixed
-  ``****``, so the length of the rest is not revealed; 6 characters or fewer are fully starred.
-* ``other`` (e.g. social-security card number): keep the last 4, a ``*`` for each other.
+  ``****``, so the length of the rest is not revealed, when at least 4 characters are hidden.
+* ``other`` (e.g. social-security card number): keep the last 4 when at least 4 are hidden.
 
-``None`` stays ``None``. The API selects the SQL expressions, the generated views use the same
-expressions, and tests check that Python and SQL agree.
+A value too short to hide that much is masked entirely (one ``*`` per character, or ``****`` for an
+address), whatever its length: a 10-character identifier or an 8-character phone is never shown
+nearly whole. ``None`` stays ``None`` and ``""`` stays ``""``. The API selects the SQL expressions,
+the generated views use the same expressions, and tests check that Python and SQL agree.
 """
 
 from __future__ import annotations
 
-from schemas.model import PersonalClass
+from schemas.model import MASK_RULES, PersonalClass
 
 
 def mask(personal: PersonalClass, value: str | None) -> str | None:
     """Mask ``value`` by the rule for ``personal`` (``none`` returns it unchanged)."""
-    if value is None or personal is PersonalClass.NONE:
+    if value is None or personal is PersonalClass.NONE or value == "":
         return value
+    rule = MASK_RULES[personal]
     n = len(value)
-    match personal:
-        case PersonalClass.IDENTIFIER:
-            return value[:6] + "*" * (n - 10) + value[-4:] if n >= 10 else "*" * n
-        case PersonalClass.PHONE:
-            return value[:3] + "*" * (n - 7) + value[-4:] if n >= 8 else "*" * n
-        case PersonalClass.NAME:
-            return value[:1] + "*" * (n - 1)
-        case PersonalClass.ADDRESS:
-            return value[:6] + "****" if n > 6 else "*" * n
-        case _:
-            return "*" * (n - 4) + value[-4:] if n > 4 else "*" * n
+    if n < rule.min_length:
+        return rule.filler if rule.filler is not None else "*" * n
+    middle = rule.filler if rule.filler is not None else "*" * (n - rule.head - rule.tail)
+    return value[: rule.head] + middle + value[n - rule.tail :]
 
 
 def mask_sql(personal: PersonalClass, column: str) -> str:
     """The SQL expression masking ``column`` (a trusted, declared column name) like :func:`mask`."""
     c = column
-    match personal:
-        case PersonalClass.NONE:
-            return c
-        case PersonalClass.IDENTIFIER:
-            return (
-                f"CASE WHEN length({c}) >= 10 THEN left({c}, 6) || repeat('*', length({c}) - 10) || right({c}, 4) "
-                f"ELSE repeat('*', length({c})) END"
-            )
-        case PersonalClass.PHONE:
-            return (
-                f"CASE WHEN length({c}) >= 8 THEN left({c}, 3) || repeat('*', length({c}) - 7) || right({c}, 4) "
-                f"ELSE repeat('*', length({c})) END"
-            )
-        case PersonalClass.NAME:
-            return f"left({c}, 1) || repeat('*', greatest(length({c}) - 1, 0))"
-        case PersonalClass.ADDRESS:
-            return f"CASE WHEN length({c}) > 6 THEN left({c}, 6) || '****' ELSE repeat('*', length({c})) END"
-        case _:
-            return (
-                f"CASE WHEN length({c}) > 4 THEN repeat('*', length({c}) - 4) || right({c}, 4) "
-                f"ELSE repeat('*', length({c})) END"
-            )
+    if personal is PersonalClass.NONE:
+        return c
+    rule = MASK_RULES[personal]
+    if rule.filler is not None:
+        middle = _literal(rule.filler)
+        # NULL and '' fall through to the ELSE branch unchanged
+        short = f"WHEN length({c}) > 0 THEN {middle} ELSE {c}"
+    else:
+        middle = f"repeat('*', length({c}) - {rule.head + rule.tail})"
+        short = f"ELSE repeat('*', length({c}))"
+    shown = [*([f"left({c}, {rule.head})"] if rule.head else []), middle]
+    if rule.tail:
+        shown.append(f"right({c}, {rule.tail})")
+    return f"CASE WHEN length({c}) >= {rule.min_length} THEN {' || '.join(shown)} {short} END"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

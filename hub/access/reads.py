@@ -140,7 +140,13 @@ def _lookup_one(conn: psycopg.Connection, text: str, params: Sequence) -> tuple 
 
 
 def verify_person(conn: psycopg.Connection, dept: str, id_number: str, name: str) -> bool:
-    """Whether ``id_number`` + ``name`` match a living (status NORMAL) person in shared.population."""
+    """Whether ``id_number`` + ``name`` match a living (status NORMAL) person in shared.population.
+
+    The fields read are 无条件 on purpose, so the grant check passes for every department: 核验 answers
+    whether a pair the caller already holds matches. Its risk is repetition (an oracle on the masked
+    fields), which budgets limit, not a field grant. Compare :func:`verify_certificate`, whose
+    resource is 有条件.
+    """
     table = tables()["shared.population"]
     check_fields(conn, dept, table, ["id_number", "name", "status"])
     row = _lookup_one(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas.codes import ENTITY_STATUS, ENTITY_TYPE
-from schemas.model import DataType, Field, PersonalClass, Sharing, Table
+from schemas.model import GB11643, DataType, Field, Info, PersonalClass, Sharing, Table
 
 MARKET_ENTITY = Table(
     schema="shared",
@@ -19,7 +19,13 @@ MARKET_ENTITY = Table(
         Field("name", DataType.TEXT, "市场主体名称", nullable=False, rules=("text_hygiene",), length=200),
         Field("entity_type", DataType.TEXT, "主体类型", nullable=False, codes=ENTITY_TYPE, rules=("code_table",)),
         Field(
-            "legal_rep", DataType.TEXT, "法定代表人", personal=PersonalClass.NAME, rules=("text_hygiene",), length=50
+            "legal_rep",
+            DataType.TEXT,
+            "法定代表人",
+            personal=PersonalClass.NAME,
+            rules=("text_hygiene",),
+            length=50,
+            carries=(Info.PERSON_NAME,),
         ),
         Field(
             "legal_rep_id",
@@ -28,6 +34,8 @@ MARKET_ENTITY = Table(
             personal=PersonalClass.IDENTIFIER,
             sharing=Sharing.CONDITIONAL,
             description="checked as a cross-department finding, not a load rule",
+            carries=(Info.ID_NUMBER,),
+            layout=GB11643,
         ),
         Field(
             "registered_capital",
@@ -49,7 +57,15 @@ MARKET_ENTITY = Table(
         Field("authority_name", DataType.TEXT, "登记机关", nullable=False, rules=("text_hygiene",), length=200),
         Field("authority_code", DataType.TEXT, "登记机关代码", nullable=False, rules=("gb32100",)),
         Field("status", DataType.TEXT, "登记状态", nullable=False, codes=ENTITY_STATUS, rules=("code_table",)),
-        Field("address", DataType.TEXT, "住所", personal=PersonalClass.ADDRESS, rules=("text_hygiene",), length=200),
+        Field(
+            "address",
+            DataType.TEXT,
+            "住所",
+            personal=PersonalClass.ADDRESS,
+            rules=("text_hygiene",),
+            length=200,
+            carries=(Info.ADDRESS,),
+        ),
         Field("region_code", DataType.TEXT, "住所行政区划代码", rules=("gb_t_2260_city",)),
         Field("business_scope", DataType.TEXT, "经营范围", rules=("text_hygiene",), length=4000),
         Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),

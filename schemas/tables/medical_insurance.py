@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas.codes import ENROLMENT_STATUS, INSURANCE_TYPE_YB
-from schemas.model import DataType, Field, PersonalClass, Sharing, Table
+from schemas.model import GB11643, DataType, Field, Info, PersonalClass, Sharing, Table
 
 MEDICAL_INSURANCE = Table(
     schema="shared",
@@ -23,6 +23,7 @@ MEDICAL_INSURANCE = Table(
             key=True,
             rules=("required", "text_hygiene"),
             length=50,
+            carries=(Info.PERSON_NO,),
         ),
         Field(
             "insurance_type",
@@ -40,6 +41,8 @@ MEDICAL_INSURANCE = Table(
             nullable=False,
             personal=PersonalClass.IDENTIFIER,
             rules=("gb11643",),
+            carries=(Info.ID_NUMBER,),
+            layout=GB11643,
         ),
         Field(
             "name",
@@ -49,6 +52,7 @@ MEDICAL_INSURANCE = Table(
             personal=PersonalClass.NAME,
             rules=("text_hygiene",),
             length=50,
+            carries=(Info.PERSON_NAME,),
         ),
         Field("status", DataType.TEXT, "参保状态", nullable=False, codes=ENROLMENT_STATUS, rules=("code_table",)),
         Field("employer_uscc", DataType.TEXT, "参保单位代码", rules=("gb32100",)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas.codes import ETHNICITY, GENDER, PERSON_STATUS
-from schemas.model import DataType, Field, PersonalClass, Sharing, Table
+from schemas.model import GB11643, DataType, Field, Info, PersonalClass, Sharing, Table
 
 POPULATION = Table(
     schema="shared",
@@ -24,6 +24,8 @@ POPULATION = Table(
             personal=PersonalClass.IDENTIFIER,
             rules=("gb11643",),
             description="18 characters, upper-case, half-width (GB 11643-1999)",
+            carries=(Info.ID_NUMBER,),
+            layout=GB11643,
         ),
         Field(
             "name",
@@ -33,11 +35,31 @@ POPULATION = Table(
             personal=PersonalClass.NAME,
             rules=("required", "text_hygiene"),
             length=50,
+            carries=(Info.PERSON_NAME,),
         ),
-        Field("gender", DataType.TEXT, "性别", nullable=False, codes=GENDER, rules=("code_table",)),
+        Field(
+            "gender", DataType.TEXT, "性别", nullable=False, codes=GENDER, rules=("code_table",), carries=(Info.SEX,)
+        ),
         Field("ethnicity", DataType.TEXT, "民族", codes=ETHNICITY, rules=("code_table",)),
-        Field("birth_date", DataType.DATE, "出生日期", nullable=False, rules=("date_range",)),
-        Field("region_code", DataType.TEXT, "户籍地行政区划代码", nullable=False, rules=("gb_t_2260_city",)),
+        Field(
+            "birth_date",
+            DataType.DATE,
+            "出生日期",
+            nullable=False,
+            rules=("date_range",),
+            # positions 7-14 of the identity number, the part its mask hides: it travels with the identifier
+            sharing=Sharing.CONDITIONAL,
+            carries=(Info.BIRTH_DATE, Info.BIRTH_YEAR),
+            description="有条件: with the masked identity number it would give the full number back",
+        ),
+        Field(
+            "region_code",
+            DataType.TEXT,
+            "户籍地行政区划代码",
+            nullable=False,
+            rules=("gb_t_2260_city",),
+            carries=(Info.REGION,),
+        ),
         Field(
             "address",
             DataType.TEXT,
@@ -45,6 +67,7 @@ POPULATION = Table(
             personal=PersonalClass.ADDRESS,
             rules=("text_hygiene",),
             length=200,
+            carries=(Info.ADDRESS,),
         ),
         Field(
             "phone",
@@ -54,6 +77,7 @@ POPULATION = Table(
             sharing=Sharing.CONDITIONAL,
             rules=("text_hygiene",),
             length=20,
+            carries=(Info.PHONE,),
         ),
         Field("status", DataType.TEXT, "人员状态", nullable=False, codes=PERSON_STATUS, rules=("code_table",)),
         Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),

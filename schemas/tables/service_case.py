@@ -7,7 +7,7 @@ from all its steps, so steps arriving out of order give the same case as steps i
 from __future__ import annotations
 
 from schemas.codes import APPLICANT_TYPE, CASE_RESULT, CASE_STATUS, CASE_STEP, CHANNEL
-from schemas.model import DataType, Field, PersonalClass, Sharing, Table
+from schemas.model import GB11643, DataType, Field, Info, PersonalClass, Sharing, Table
 
 SERVICE_CASE_STEP = Table(
     schema="shared",
@@ -33,6 +33,7 @@ SERVICE_CASE_STEP = Table(
             personal=PersonalClass.NAME,
             rules=("text_hygiene",),
             length=200,
+            carries=(Info.PERSON_NAME,),
         ),
         Field(
             "applicant_id",
@@ -40,6 +41,8 @@ SERVICE_CASE_STEP = Table(
             "申请人证件号码",
             personal=PersonalClass.IDENTIFIER,
             description="identity number or USCC; a failing one is a finding, not a load error",
+            carries=(Info.ID_NUMBER,),
+            layout=GB11643,
         ),
         Field("dept_code", DataType.TEXT, "受理部门代码", nullable=False, rules=("gb32100",)),
         Field("dept_name", DataType.TEXT, "受理部门名称", nullable=False, rules=("text_hygiene",), length=200),
@@ -69,14 +72,30 @@ SERVICE_CASE = Table(
     summary="One row per government-service case with its current state derived from its steps.",
     update_cycle="every 5 minutes",
     sharing=Sharing.CONDITIONAL,
+    derived_from=("shared.service_case_step",),
     fields=(
         Field("case_no", DataType.TEXT, "申办流水号", nullable=False, key=True),
         Field("version", DataType.INTEGER, "版本", nullable=False, description="number of steps known; raised on each"),
         Field("item_code", DataType.TEXT, "事项编码", nullable=False),
         Field("item_name", DataType.TEXT, "事项名称", nullable=False),
         Field("applicant_type", DataType.TEXT, "申请人类型", nullable=False, codes=APPLICANT_TYPE),
-        Field("applicant_name", DataType.TEXT, "申请人名称", personal=PersonalClass.NAME),
-        Field("applicant_id", DataType.TEXT, "申请人证件号码", personal=PersonalClass.IDENTIFIER),
+        Field(
+            "applicant_name",
+            DataType.TEXT,
+            "申请人名称",
+            personal=PersonalClass.NAME,
+            carries=(Info.PERSON_NAME,),
+            derived_from=("shared.service_case_step.applicant_name",),
+        ),
+        Field(
+            "applicant_id",
+            DataType.TEXT,
+            "申请人证件号码",
+            personal=PersonalClass.IDENTIFIER,
+            carries=(Info.ID_NUMBER,),
+            layout=GB11643,
+            derived_from=("shared.service_case_step.applicant_id",),
+        ),
         Field("dept_code", DataType.TEXT, "受理部门代码", nullable=False),
         Field("dept_name", DataType.TEXT, "受理部门名称", nullable=False),
         Field("channel", DataType.TEXT, "渠道", nullable=False, codes=CHANNEL, description="channel of the SQ step"),

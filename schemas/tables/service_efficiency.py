@@ -48,6 +48,8 @@ SERVICE_EFFICIENCY = Table(
     summary="Daily efficiency indicators per department and service item, computed from case steps.",
     update_cycle="daily, and when case steps arrive",
     sharing=Sharing.UNCONDITIONAL,
+    derived_from=("shared.service_case_step",),
+    aggregated=True,  # counts and rates per department, item and day: no case's applicant in them
     order_by="stat_date",
     fields=(
         Field("stat_date", DataType.DATE, "统计日期", nullable=False, key=True),
@@ -86,6 +88,7 @@ SERVICE_BAD_REVIEW = Table(
     summary="Every 差评 (1-2) with its 15-working-day follow-up due date and whether it is overdue.",
     update_cycle="daily, and when case steps arrive",
     sharing=Sharing.CONDITIONAL,
+    derived_from=("shared.service_case_step",),
     order_by="evaluated_on",
     fields=(
         Field("case_no", DataType.TEXT, "申办流水号", nullable=False, key=True),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas.codes import ENROLMENT_STATUS, INSURANCE_TYPE_RS
-from schemas.model import DataType, Field, PersonalClass, Sharing, Table
+from schemas.model import GB11643, DataType, Field, Info, PersonalClass, Sharing, Table
 
 SOCIAL_INSURANCE = Table(
     schema="shared",
@@ -23,6 +23,7 @@ SOCIAL_INSURANCE = Table(
             key=True,
             rules=("required", "text_hygiene"),
             length=50,
+            carries=(Info.PERSON_NO,),
         ),
         Field(
             "insurance_type",
@@ -40,6 +41,8 @@ SOCIAL_INSURANCE = Table(
             nullable=False,
             personal=PersonalClass.IDENTIFIER,
             rules=("gb11643",),
+            carries=(Info.ID_NUMBER,),
+            layout=GB11643,
         ),
         Field(
             "name",
@@ -49,6 +52,7 @@ SOCIAL_INSURANCE = Table(
             personal=PersonalClass.NAME,
             rules=("text_hygiene",),
             length=50,
+            carries=(Info.PERSON_NAME,),
         ),
         Field("status", DataType.TEXT, "参保状态", nullable=False, codes=ENROLMENT_STATUS, rules=("code_table",)),
         Field(
@@ -71,9 +75,15 @@ SOCIAL_INSURANCE = Table(
             rules=("decimal_non_negative",),
         ),
         Field(
-            "card_no", DataType.TEXT, "社会保障卡号", personal=PersonalClass.OTHER, rules=("text_hygiene",), length=50
+            "card_no",
+            DataType.TEXT,
+            "社会保障卡号",
+            personal=PersonalClass.OTHER,
+            rules=("text_hygiene",),
+            length=50,
+            carries=(Info.CARD_NO,),
         ),
-        Field("card_issued_on", DataType.DATE, "发卡日期"),
+        Field("card_issued_on", DataType.DATE, "发卡日期", carries=(Info.CARD_ISSUE_DATE,)),
         Field("source_updated_at", DataType.TIMESTAMP, "源系统更新时间", nullable=False),
     ),
 )

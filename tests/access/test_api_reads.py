@@ -46,7 +46,9 @@ def test_masking_rules_on_the_documented_examples() -> None:
 def test_sql_masking_equals_python_masking(hub_store: Hub, personal: PersonalClass) -> None:
     from hub.access.masking import mask_sql
 
-    samples = ["", "张", "欧阳", "13812345678", "640104199001011234", "宁夏银川市兴庆区", "abcdefghij", "123"]
+    # every length from 0 to 20 crosses each rule's threshold from below, at and above
+    samples = ["张", "欧阳", "13812345678", "640104199001011234", "宁夏银川市兴庆区", "宁夏银川市兴庆区解放"]
+    samples += ["0123456789ABCDEFGHIJ"[:n] for n in range(21)]
     with hub_store.connect() as conn:
         conn.execute("CREATE TEMP TABLE m (v text)")
         with conn.cursor().copy("COPY m (v) FROM STDIN") as cp:
@@ -190,10 +192,9 @@ def test_verification_answers_yes_or_no_only(hub_store: Hub, api: str) -> None:
         assert http.post("/v1/verify/entity", json={"uscc": ACTIVE_USCC}).json() == {"active": True}
         assert http.post("/v1/verify/entity", json={"uscc": REVOKED_USCC}).json() == {"active": False}
         r = http.post("/v1/verify/certificate", json={"certificate_id": "1.2.156.3005.2.x"})
-        if reads.certificate_table() is None:  # until the e-certificate resource is declared
-            assert r.status_code == 501 and "is declared" in r.json()["detail"]
-        else:
-            assert r.status_code in (200, 404)
+        # the e-certificate resource is 有条件 (derived from 人社's cards): no grant, no answer
+        assert reads.certificate_table() is not None
+        assert r.status_code == 403 and "640100-HUB-0001" in r.json()["detail"]
     entries = [a for a in audit_rows(hub_store, dept) if a[0].startswith("verify.")]
     assert [a[1] for a in entries][:7] == ["allowed"] * 7
     assert entries[0][2:6] == ("shared.population", ["id_number", "name", "status"], 1, "办理测试业务")
@@ -273,5 +274,18 @@ def test_catalogue_lists_every_declared_resource_with_live_figures(hub_store: Hu
         "sharing": "conditional",
         "sharing_title": "有条件共享",
         "key": False,
+        "readable_without_grant": False,
+        "carries": ["phone"],
+        "masked_hides": ["phone"],
+        "derived_from": [],
     }
     assert entries["640100-RS-0001"]["sharing_title"] == "有条件共享"
+    # the catalogue says what each mask hides and what travels with it
+    fields = {f["name"]: f for f in pop["fields"]}
+    assert fields["id_number"]["masked_hides"] == ["birth_date", "birth_year", "id_number"]
+    assert fields["birth_date"]["readable_without_grant"] is False and fields["gender"]["readable_without_grant"]
+    cert = entries["640100-HUB-0001"]
+    assert cert["sharing"] == "conditional"
+    assert cert["derived_from"] == ["shared.market_entity", "shared.social_insurance"]
+    cid = next(f for f in cert["fields"] if f["name"] == "certificate_id")
+    assert "shared.social_insurance.person_no" in cid["derived_from"] and cid["carries"] == ["person_no"]

@@ -22,6 +22,10 @@ def test_catalog_lists_declared_resources(store: str, capsys) -> None:
     assert main(["catalog"]) == 0
     text = capsys.readouterr().out
     assert "640100-GA-0001" in text and "无条件共享" in text and "phone" in text and "personal:identifier" in text
+    id_line = next(
+        line for line in text.splitlines() if line.strip().startswith("id_number") and "公民身份号码" in line
+    )
+    assert "hides:birth_date,birth_year,id_number" in id_line
 
 
 def test_register_apply_approve_refuse_rotate_and_sql(store: str, capsys) -> None:

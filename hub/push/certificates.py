@@ -3,7 +3,7 @@
 A 营业执照 for every market entity (issue date = 核准日期, issuer = 登记机关) and a 社会保障卡 for
 every issued card. Only source records whose certificate-relevant columns changed are read
 again; a new version is created only when the certificate's content (face or status) changed.
-SM2 signing is the slow part (milliseconds a certificate), done once per new version.
+SM2 signing (OpenSSL, a chunk at a time on every core) is done once per new version.
 """
 
 from __future__ import annotations
@@ -211,6 +211,7 @@ def _apply(conn: psycopg.Connection, drafts: list[Draft], signer: Signer, run_id
         )
     }
     certs, outbox, sources = [], [], []
+    records: list[tuple[dict[str, Any], str, Draft, str]] = []
     for d in drafts:
         counts["checked"] += 1
         content_hash = sm3_hex(canonical_json(d.content))
@@ -231,11 +232,13 @@ def _apply(conn: psycopg.Connection, drafts: list[Draft], signer: Signer, run_id
             cid = identifier.build(type_code, issuer_code, serial, version)
         except ValueError as exc:
             raise ValueError(f"{d.type.source_table} record {d.source_key}: {d.type.name} identifier: {exc}") from exc
-        record = {"certificate_id": cid, "version": version, **d.content}
-        record["signature"] = signer.sign(canonical_json(record))
-        certs.append(_certificate_row(record, series, signer.scheme, d, run_id, content_hash))
-        outbox.append(("certificates", cid, version, Jsonb(record)))
+        records.append(({"certificate_id": cid, "version": version, **d.content}, series, d, content_hash))
         sources.append((d.type.code, d.source_key, series, version, content_hash, d.source_hash))
+    signatures = signer.sign_many([canonical_json(record) for record, *_ in records])
+    for (record, series, d, content_hash), signature in zip(records, signatures, strict=True):
+        record["signature"] = signature
+        certs.append(_certificate_row(record, series, signer.scheme, d, run_id, content_hash))
+        outbox.append(("certificates", record["certificate_id"], record["version"], Jsonb(record)))
     with conn.cursor() as cur:
         if certs:
             cur.executemany(

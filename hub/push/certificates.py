@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from hub.push import identifier
 from hub.push.gm import canonical_json, sm3_hex
 from hub.push.signer import Signer
 
-CHUNK = 200
+CHUNK = 1000  # certificates a transaction; each chunk is signed on every core at once
 DERIVE_LOCK = 640100_0300
 
 
@@ -238,27 +237,29 @@ def _apply(conn: psycopg.Connection, drafts: list[Draft], signer: Signer, run_id
     for (record, series, d, content_hash), signature in zip(records, signatures, strict=True):
         record["signature"] = signature
         certs.append(_certificate_row(record, series, signer.scheme, d, run_id, content_hash))
-        outbox.append(("certificates", record["certificate_id"], record["version"], Jsonb(record)))
+        outbox.append(
+            ("certificates", record["certificate_id"], record["version"], json.dumps(record, ensure_ascii=False))
+        )
+    now = dt.datetime.now(dt.UTC)
     with conn.cursor() as cur:
         if certs:
-            cur.executemany(
-                "INSERT INTO shared.e_certificate (certificate_id, series, version, type_code, type_name, number,"
-                " holder_name, holder_id, holder_id_type, issuer_name, issuer_code, issue_date, valid_from, valid_to,"
-                " status, face, signature, signature_scheme, source_key, source_system, batch_id, loaded_at,"
-                " record_hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                " %s, %s, now(), %s)",
-                certs,
-            )
+            with cur.copy(
+                "COPY shared.e_certificate (certificate_id, series, version, type_code, type_name, number, holder_name,"
+                " holder_id, holder_id_type, issuer_name, issuer_code, issue_date, valid_from, valid_to, status, face,"
+                " signature, signature_scheme, source_key, source_system, batch_id, record_hash, loaded_at) FROM STDIN"
+            ) as copy:
+                for row in certs:
+                    copy.write_row((*row, now))
             faults.checkpoint("derive.between_certificate_and_outbox")
-            cur.executemany(
-                "INSERT INTO hub.push_outbox (kind, record_key, version, payload) VALUES (%s, %s, %s, %s)", outbox
-            )
-        cur.executemany(
+            with cur.copy("COPY hub.push_outbox (kind, record_key, version, payload) FROM STDIN") as copy:
+                for row in outbox:
+                    copy.write_row(row)
+        cur.execute(
             "INSERT INTO hub.certificate_source (type_code, source_key, series, latest_version, content_hash,"
-            " source_hash) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (type_code, source_key) DO UPDATE SET"
-            " latest_version = excluded.latest_version, content_hash = excluded.content_hash,"
-            " source_hash = excluded.source_hash, updated_at = now()",
-            sources,
+            " source_hash) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::text[], %s::text[])"
+            " ON CONFLICT (type_code, source_key) DO UPDATE SET latest_version = excluded.latest_version,"
+            " content_hash = excluded.content_hash, source_hash = excluded.source_hash, updated_at = now()",
+            [list(column) for column in zip(*sources, strict=True)] if sources else [[]] * 6,
         )
 
 

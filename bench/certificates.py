@@ -19,6 +19,10 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.measure import Measurement
 
 RESULTS = Path(__file__).parent / "results"
 CITY_LICENCES = 400_000
@@ -38,25 +42,23 @@ MESSAGE = json.dumps(
 ).encode()
 
 
-def _rate(label: str, n: int, fn: Callable[[], object]) -> dict:
-    wall, cpu = time.perf_counter(), time.process_time()
-    for _ in range(n):
-        fn()
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return {
-        "name": label,
-        "rows": n,
-        "seconds": round(wall, 3),
-        "rows_per_second": round(n / wall),
-        "per_cpu_second": round(n / cpu),
-    }
+def _rate(label: str, n: int, fn: Callable[[], object]) -> Measurement:
+    from bench.measure import measure
+
+    cpu = time.process_time()
+    with measure(label, n) as m:
+        for _ in range(n):
+            fn()
+    m.extra = {"per_cpu_second": round(n / (time.process_time() - cpu))}
+    return m
 
 
-def sm2_rates(n: int) -> list[dict]:
+def sm2_rates(n: int) -> list[Measurement]:
     """Signs and verifies a second through each SM2 path, on one certificate-sized message."""
     from gmssl import func as gmssl_func
     from gmssl import sm2 as gmssl_sm2
 
+    from bench.measure import measure
     from hub.push.signer import Sm2Signer, generate_sm2_keypair
     from simulators.province.crypto import Sm2Verifier
 
@@ -84,12 +86,12 @@ def sm2_rates(n: int) -> list[dict]:
         _rate("gmssl SM2 verify (pure Python, the old path)", few, lambda: gm.verify_with_sm3(raw_hex, MESSAGE)),
     ]
     messages = [MESSAGE + str(i).encode() for i in range(2 * n)]
-    wall = time.perf_counter()
-    signatures = signer.sign_many(messages)
-    rows.append(_done(f"hub SM2 sign_many (a thread per core, {os.cpu_count()} cpus)", len(messages), wall))
-    wall = time.perf_counter()
-    verifier.verify_many(list(zip(messages, signatures, strict=True)))
-    rows.append(_done("simulator SM2 verify_many (a thread per core)", len(messages), wall))
+    with measure(f"hub SM2 sign_many (a thread per core, {os.cpu_count()} cpus)", len(messages)) as m:
+        signatures = signer.sign_many(messages)
+    rows.append(m)
+    with measure("simulator SM2 verify_many (a thread per core)", len(messages)) as m:
+        verifier.verify_many(list(zip(messages, signatures, strict=True)))
+    rows.append(m)
     return rows
 
 
@@ -107,11 +109,6 @@ def server_cpu_seconds(pgdata: Path) -> float:
             continue
         total += c.user + c.system
     return total
-
-
-def _done(label: str, n: int, wall: float) -> dict:
-    seconds = time.perf_counter() - wall
-    return {"name": label, "rows": n, "seconds": round(seconds, 3), "rows_per_second": round(n / seconds)}
 
 
 def main() -> None:
@@ -134,11 +131,6 @@ def main() -> None:
     from simulators.province import shared_rows
 
     sm2 = sm2_rates(args.sm2)
-    for r in sm2:
-        print(
-            f"{r['name']}: {r['rows_per_second']:,}/s"
-            + (f" ({r['per_cpu_second']:,}/CPU-s)" if "per_cpu_second" in r else "")
-        )
     licences = max(1, round(args.certificates * CITY_LICENCES / (CITY_LICENCES + CITY_CARDS)))
     cards = args.certificates - licences
     admin = embedded.start()
@@ -174,9 +166,8 @@ def main() -> None:
     write_report(
         "certificates",
         args.certificates,
-        [m],
+        [*sm2, m],
         RESULTS / f"certificates-{args.certificates}.json",
-        sm2=sm2,
         note=f"the city's initial load is {city:,} certificates ({CITY_LICENCES:,} licences, {CITY_CARDS:,} cards); "
         "its minutes are this run's end-to-end rate extrapolated linearly; the cpu-bound figures divide the "
         "run's CPU seconds (hub process and PostgreSQL) into every core of the machine, what a quiet machine reaches",

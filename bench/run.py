@@ -31,7 +31,14 @@ def commands(scale: float) -> dict[str, list[str]]:
         "sc_zw": ["bench.sc_zw", "--scale", str(persons)],
         "rs_social_insurance": ["bench.rs_social_insurance", "--persons", str(persons)],
         "yb_medical_insurance": ["bench.yb_medical_insurance", "--scale", str(persons)],
-        "push": ["bench.push", "--cases", str(max(2_000, round(20_000 * scale * 10)))],
+        "certificates": ["bench.certificates", "--certificates", str(max(2_000, round(190_000 * scale)))],
+        "push": [
+            "bench.push",
+            "--cases",
+            str(max(2_000, round(20_000 * scale * 10))),
+            "--certificates",
+            str(max(2_000, round(200_000 * scale))),
+        ],
         "efficiency": ["bench.efficiency", "--cases-per-day", str(cases_per_day)],
         "api_load": ["bench.api_load", "--scale", str(min(persons, 100_000))],
     }

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 ROOT = "1.2.156.3005.2"
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 _PATTERN = re.compile(
     r"^1\.2\.156\.3005\.2\.(?P<type>[0-9A-Z]{21})\.(?P<issuer>[0-9A-Z]{18})\.(?P<serial>[0-9A-Z]{1,32})"
     r"\.(?P<version>\d{3})\.(?P<check>[0-9A-Z])$"
@@ -23,7 +24,11 @@ def mod_37_36(body: str) -> str:
     modulus = 36
     p = modulus // 2
     for ch in body:
-        p = (((p or modulus) * 2) % (modulus + 1) + ALPHABET.index(ch)) % modulus
+        try:
+            value = _VALUE[ch]
+        except KeyError:
+            raise ValueError(f"{ch!r} is not a digit or an upper-case letter") from None
+        p = (((p or modulus) * 2) % (modulus + 1) + value) % modulus
     return ALPHABET[(1 - ((p or modulus) * 2) % (modulus + 1)) % modulus]
 
 

@@ -210,7 +210,8 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from hub.ops.status import collect, render
+    from hub.ops.status import collect
+    from hub.ops.status_view import render
 
     report = collect()
     with to_result():

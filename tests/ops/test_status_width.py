@@ -3,8 +3,15 @@ every figure the store holds present, and the files a file-drop source rejected 
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
 import re
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 
 import psycopg
@@ -19,7 +26,7 @@ from simulators.city import CityPlan
 from simulators.ga import population
 from simulators.yb.enrolments import Dirt, encode_csv, file_name, full_state, write_file
 from simulators.yb.provision import connection_json
-from tests.hub.hubcli import run_hub, store_env
+from tests.hub.hubcli import REPO, run_hub, store_env
 
 YB = get("yb_medical_insurance")
 GA = get("ga_population")
@@ -136,6 +143,36 @@ def test_status_json_lists_rejected_files_until_a_corrected_one_loads(
     sources = {s["source"]: s for s in json.loads(run_hub(["status", "--json"], env).stdout)["sources"]}
     assert sources[YB.name]["rejected_files"] == []
     assert "REJECTED FILE" not in run_hub(["status"], env).stdout
+
+
+def test_status_on_a_terminal_takes_its_width(loaded_store: tuple[str, str]) -> None:
+    """No ``COLUMNS``: a pseudo-terminal 70 columns wide gets the blocks, each line within 70 columns."""
+    store, _ = loaded_store
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 70, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "status"],
+        env=store_env(store, COLUMNS=None, TERM="xterm"),
+        cwd=REPO,
+        stdin=follower,
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0
+    out = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode("utf-8")).replace("\r\n", "\n")
+    assert "┏" not in out and set(_blocks(out)) == {s.name for s in SOURCES}
+    assert max(cell_len(line) for line in out.splitlines()) <= 70
 
 
 def test_width_is_columns_else_the_terminal_else_stable() -> None:

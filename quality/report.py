@@ -142,6 +142,13 @@ def render_text(report: dict[str, Any]) -> str:
     lines.append("Trend (quarantine rate, oldest to newest):")
     for source, points in report["trend"].items():
         lines.append(f"  {source}: " + " → ".join(f"{p['quarantine_rate']:.2%}" for p in points))
+    lines.append("Top rules (rows quarantined, all time) with examples of the reason:")
+    for r in report.get("top_rules", []):
+        lines.append(f"  {r['rule']} total={r['total']:,} pending={r['pending']:,} ({', '.join(r['sources'])})")
+        lines.extend(f"    e.g. {e['reason']} ({e['count']:,})" for e in r["examples"])
+    lines.append("Batch gates fired (newest first):")
+    for g in report.get("gates", []):
+        lines.append(f"  {g['started_at'][:19]} {g['batch_id']}: {g['gate']}")
     lines.append("Cross-department findings (open / resolved):")
     for f in report["findings"]:
         lines.append(f"  {f['source']} {f['rule']} open={f['open']} resolved={f['resolved']}")

@@ -152,7 +152,7 @@ def test_scrub_masks_identifier_like_tokens_and_keeps_the_reason() -> None:
     assert report_series.scrub("phone 13912345678 malformed") == "phone … malformed"
 
 
-def test_report_json_carries_the_chart_series(page: Path, store: str) -> None:
+def test_report_json_and_text_carry_the_chart_series(page: Path, store: str) -> None:
     data = report.build(store)
     assert {g["batch_id"] for g in data["gates"]} == {f"{SPEC.name}:run-2"}
     assert [
@@ -161,3 +161,6 @@ def test_report_json_carries_the_chart_series(page: Path, store: str) -> None:
         if p["day"] == max(q["day"] for q in data["findings_trend"])
     ] == [("person.deceased_but_active", 1)]
     assert all(r["examples"] for r in data["top_rules"])
+    text = report.render_text(data)
+    assert f"{SPEC.name}:run-2: source {SPEC.name}: gate max_quarantine_rate failed" in text
+    assert f"  {data['top_rules'][0]['rule']} total={data['top_rules'][0]['total']:,}" in text

@@ -185,6 +185,12 @@ def _quality(args: argparse.Namespace) -> int:
             echo(f"  {s.table}: {'ok' if s.success else 'FAILED ' + ', '.join(s.failed)}")
         return 0 if result.success else 1
     data = report.build(uri, runs=args.runs)
+    if args.html:
+        from quality import report_html
+        from quality.gx_suites import docs_dir
+
+        echo(report_html.write(data, docs_dir()))
+        return 0
     echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if args.json else report.render_text(data))
     return 0
 
@@ -210,7 +216,8 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from hub.ops.status import collect, render
+    from hub.ops.status import collect
+    from hub.ops.status_view import render
 
     report = collect()
     with to_result():
@@ -302,7 +309,11 @@ def build_parser() -> argparse.ArgumentParser:
     acts = add_actions(qual, "which quality view")
     report = acts.add_parser("report", help="rule failures and quarantine over recent runs")
     report.add_argument("--runs", type=positive_int, default=20, help="recent runs in the report (default 20)")
-    add_json(report, "the report")
+    shown = report.add_mutually_exclusive_group()
+    add_json(shown, "the report")
+    shown.add_argument(
+        "--html", action="store_true", help="write the page with its charts beside the Data Docs and print its path"
+    )
     acts.add_parser("check", help="run the cross-department checks and the GX checkpoint (exit 1 on failure)")
 
     upp = sub.add_parser("up", help="start the whole stack on this machine (store, simulators, Airflow, API)")

@@ -298,7 +298,7 @@ def _run_locked(uri: str, root: Path, tables: list[Table] | None, today: dt.date
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    from quality import gx_offline, gx_quiet, report
+    from quality import gx_offline, gx_quiet, report, report_html
     from schemas.tables import TABLES
 
     tables = tables or list(TABLES.values())
@@ -354,8 +354,7 @@ def _run_locked(uri: str, root: Path, tables: list[Table] | None, today: dt.date
             )
         )
     docs = docs_dir()
-    page = docs / "quality_report.html"
-    page.write_text(report.render_html(report.build(uri)), encoding="utf-8")
+    page = report_html.write(report.build(uri), docs)
     _link_report(docs / "index.html", page.name)
     gx_offline.make_offline(docs)
     log.debug("GX home %s: Data Docs updated", root)

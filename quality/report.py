@@ -2,12 +2,12 @@
 
 Built from what the load already records (``hub.ledger`` and ``quarantine.record``) plus the
 cross-department findings, so it costs a few aggregate queries and never re-reads data.
-Shown by ``hub quality report [--json]`` and rendered into the Data Docs.
+Shown by ``hub quality report [--json | --html]`` and drawn beside the Data Docs by
+:mod:`quality.report_html`.
 """
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 
@@ -21,11 +21,14 @@ def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
 
     Returns:
         A JSON-ready dict: ``runs`` (each with its quarantine by rule and field), ``daily``,
-        ``daily_by_rule``, ``by_rule`` (all time), ``trend`` and ``findings``.
+        ``daily_by_rule``, ``by_rule`` (all time), ``trend`` and ``findings``; and the series the
+        HTML page draws (:mod:`quality.report_series`): ``rule_rates``, ``top_rules``,
+        ``findings_trend`` and ``gates``.
     """
     import psycopg
     from psycopg.rows import dict_row
 
+    from quality import report_series as series
     from quality.findings import summary
 
     with psycopg.connect(uri, row_factory=dict_row) as conn:
@@ -59,6 +62,12 @@ def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
             "WHERE created_at > now() - make_interval(days => %s) GROUP BY 1, 2, 3, 4 ORDER BY 1 DESC, 2, n DESC",
             (days,),
         ).fetchall()
+        charts = {
+            "rule_rates": series.rule_rates(conn, days),
+            "top_rules": series.top_rules(conn),
+            "findings_trend": series.findings_trend(conn, days),
+            "gates": series.gates_fired(conn, days),
+        }
     fields: dict[str, list[dict[str, Any]]] = {}
     for b in by_batch:
         fields.setdefault(b["batch_id"], []).append({"rule": b["rule"], "field": b["field"], "count": b["n"]})
@@ -99,6 +108,7 @@ def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
         "by_rule": [dict(r) for r in by_rule],
         "trend": trend,
         "findings": summary(uri),
+        **charts,
     }
 
 
@@ -132,51 +142,14 @@ def render_text(report: dict[str, Any]) -> str:
     lines.append("Trend (quarantine rate, oldest to newest):")
     for source, points in report["trend"].items():
         lines.append(f"  {source}: " + " → ".join(f"{p['quarantine_rate']:.2%}" for p in points))
+    lines.append("Top rules (rows quarantined, all time) with examples of the reason:")
+    for r in report.get("top_rules", []):
+        lines.append(f"  {r['rule']} total={r['total']:,} pending={r['pending']:,} ({', '.join(r['sources'])})")
+        lines.extend(f"    e.g. {e['reason']} ({e['count']:,})" for e in r["examples"])
+    lines.append("Batch gates fired (newest first):")
+    for g in report.get("gates", []):
+        lines.append(f"  {g['started_at'][:19]} {g['batch_id']}: {g['gate']}")
     lines.append("Cross-department findings (open / resolved):")
     for f in report["findings"]:
         lines.append(f"  {f['source']} {f['rule']} open={f['open']} resolved={f['resolved']}")
     return "\n".join(lines)
-
-
-def render_html(report: dict[str, Any]) -> str:
-    """The report as a self-contained HTML page (linked from the Data Docs)."""
-
-    def table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(r.get(c, '')))}</td>" for c in columns) + "</tr>" for r in rows
-        )
-        return f"<h2>{html.escape(title)}</h2><table border=1 cellpadding=4><tr>{head}</tr>{body}</table>"
-
-    trend_rows = [
-        {"source": s, "quarantine_rate": " → ".join(f"{p['quarantine_rate']:.2%}" for p in pts)}
-        for s, pts in report["trend"].items()
-    ]
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>ShareHub quality report</title></head><body>",
-        "<h1>ShareHub quality report</h1>",
-        table(
-            "Recent runs",
-            report["runs"],
-            ["started_at", "batch_id", "status", "extracted", "quarantined", "quarantine_rate"],
-        ),
-        table(
-            "Per day",
-            report["daily"],
-            ["day", "source", "runs", "failed", "extracted", "quarantined", "quarantine_rate"],
-        ),
-        table(
-            "Quarantined per day by source, rule and field",
-            report["daily_by_rule"],
-            ["day", "source", "rule", "field", "n"],
-        ),
-        table(
-            "Quarantine by source, rule and field (all time)",
-            report["by_rule"],
-            ["source", "rule", "field", "total", "pending", "released", "superseded"],
-        ),
-        table("Trend", trend_rows, ["source", "quarantine_rate"]),
-        table("Cross-department findings", report["findings"], ["source", "rule", "open", "resolved"]),
-        "</body></html>",
-    ]
-    return "\n".join(parts)

@@ -2,8 +2,9 @@
 
 Per source: the last run, ledger totals, freshness, pending quarantine, open cross-department
 findings and the last alert; then the push backlog (``hub.push_outbox``), the last daily
-reconciliation with the provincial platform (``hub.push_reconciliation``) and the open
-reconciliation alerts (``hub.reconciliation_alert``).
+reconciliation with the provincial platform (``hub.push_reconciliation``), the open
+reconciliation alerts (``hub.reconciliation_alert``) and the delivered files still rejected as a
+whole (``hub.file_delivery``). :mod:`hub.ops.status_view` draws it for a terminal of any width.
 """
 
 from __future__ import annotations
@@ -41,6 +42,25 @@ def _last_reconciliation(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
             "ORDER BY kind, checked_at DESC"
         )
     }
+
+
+def _rejected_files(conn: psycopg.Connection) -> dict[str, list[dict[str, Any]]]:
+    """Delivered files still rejected as a whole (file-level dirt), per source, oldest first.
+
+    A file counts while its latest delivery under that name was rejected (``hub.file_delivery``); a
+    corrected file delivered again under the same name and loaded drops out.
+    """
+    rejected: dict[str, list[dict[str, Any]]] = {}
+    for source, file_name, rule, reason, batch_id, at in conn.execute(
+        "SELECT source, file_name, rule, reason, batch_id, finished_at FROM ("
+        "  SELECT DISTINCT ON (source, file_name) * FROM hub.file_delivery "
+        "  ORDER BY source, file_name, finished_at DESC"
+        ") latest WHERE outcome = 'rejected' ORDER BY source, finished_at, file_name"
+    ):
+        rejected.setdefault(source, []).append(
+            {"file": file_name, "rule": rule, "reason": reason, "batch_id": batch_id, "at": at.isoformat()}
+        )
+    return rejected
 
 
 def collect(uri: str | None = None) -> dict[str, Any]:
@@ -83,6 +103,7 @@ def collect(uri: str | None = None) -> dict[str, Any]:
         push = _push_backlog(conn)
         reconciliation = _last_reconciliation(conn)
         reconciliation_alerts = open_alerts(conn)
+        rejected = _rejected_files(conn)
     sources = []
     for spec in SOURCES:
         run = last_runs.get(spec.name)
@@ -106,6 +127,7 @@ def collect(uri: str | None = None) -> dict[str, Any]:
                 "quarantine_pending": quarantine.get(spec.name, 0),
                 "findings": sum(findings.get(t, 0) for t in (spec.table, *spec.extra_tables)),
                 "last_alert": None if alert is None else {"kind": alert[0], "at": alert[1].isoformat()},
+                "rejected_files": rejected.get(spec.name, []),
             }
         )
     return {
@@ -114,51 +136,3 @@ def collect(uri: str | None = None) -> dict[str, Any]:
         "last_reconciliation": reconciliation,
         "reconciliation_alerts": reconciliation_alerts,
     }
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "never"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def render(report: dict[str, Any]) -> None:
-    """Print ``report`` as rich tables."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="ShareHub sources")
-    for col in ("source", "last run", "extracted/ins/upd/unch/quar", "batches (failed)", "freshness", "quarantine"):
-        table.add_column(col)
-    table.add_column("findings")
-    for s in report["sources"]:
-        run = s["last_run"]
-        f = s["freshness"]
-        fresh_text = f"{_age(f['age_seconds'])} / {_age(f['allowed_seconds'])}"
-        table.add_row(
-            s["source"],
-            "—" if run is None else f"{run['finished_at'][:19]} {run['status']}",
-            "—"
-            if run is None
-            else "/".join(str(run[k]) for k in ("extracted", "inserted", "updated", "unchanged", "quarantined")),
-            f"{s['ledger']['batches']} ({s['ledger']['failed']})",
-            f"[red]LATE {fresh_text}[/red]" if f["late"] else f"[green]{fresh_text}[/green]",
-            str(s["quarantine_pending"]),
-            str(s["findings"]),
-        )
-    console = Console()
-    console.print(table)
-    push = report["push_backlog"]
-    rec = report["last_reconciliation"]
-    console.print(
-        "push backlog: "
-        + (", ".join(f"{k} {v['pending']} pending, {v['parked']} parked" for k, v in push.items()) or "none")
-    )
-    console.print(
-        "last reconciliation: "
-        + (", ".join(f"{k} {v['day']} {'matched' if v['matched'] else 'DIFFERS'}" for k, v in rec.items()) or "never")
-    )
-    for alert in report.get("reconciliation_alerts", []):
-        console.print(f"[red]RECONCILIATION ALERT[/red] {alert['message']} (since {alert['raised_at'][:19]})")

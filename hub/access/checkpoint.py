@@ -12,9 +12,10 @@ detected; entries after it are covered by the next one (the ``audit_checkpoint``
 one every 5 minutes, ``hub audit checkpoint`` on demand).
 
 Without the connection, an embedded store uses a random key kept in
-``$HUB_HOME/secrets/audit_checkpoint.key`` (0600), created once: on one machine the store's
-superuser is the same operating-system user, so this only protects against rewrites through
-SQL; a deployment defines the connection on the Airflow side, where the store cannot read it.
+``$HUB_HOME/airflow/secrets/audit_checkpoint_key`` (0600, the one ``hub up`` uses), created
+once: on one machine the store's superuser is the same operating-system user, so this only
+protects against rewrites through SQL; a deployment defines the connection on the Airflow
+side, where the store cannot read it.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from pathlib import Path
 
 import psycopg
 
+from hub.settings import AUDIT_KEY_CONN_ID as KEY_CONN_ID
 from hub.settings import hub_home
 
-KEY_CONN_ID = "audit_checkpoint"
 MIN_KEY_CHARS = 32
 
 
@@ -67,12 +68,13 @@ def checkpoint_key() -> bytes:
             f"define the Airflow connection {KEY_CONN_ID!r} (AIRFLOW_CONN_{KEY_CONN_ID.upper()}; password = a "
             "random secret of at least 32 characters) to sign audit checkpoints"
         )
-    path = hub_home() / "secrets" / "audit_checkpoint.key"
+    # the file `hub up` also puts in its connection, so the stack and a shell sign with one key
+    path = hub_home() / "airflow" / "secrets" / "audit_checkpoint_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
+            fh.write(secrets.token_urlsafe(48))
     return path.read_text().strip().encode()
 
 
@@ -157,10 +159,15 @@ def verify(conn: psycopg.Connection, key: bytes | None = None, path: Path | None
 
     Returns:
         The number of this store's checkpoints and the problems found, first bad checkpoint first.
+
+    Raises:
+        CheckpointKeyError: there are checkpoints for this store but no key to check them with.
     """
-    key = checkpoint_key() if key is None else key
     path = checkpoint_file() if path is None else path
     cps, problems = read(path, store_id(conn))
+    if not cps:  # nothing signed for this store yet (a new or restored store): no key needed
+        return 0, problems
+    key = checkpoint_key() if key is None else key
     last = conn.execute("SELECT coalesce(max(seq), 0) FROM access.audit").fetchone()[0]
     good_seq, good_at = 0, ""
     for cp in cps:

@@ -137,7 +137,10 @@ def _access(args: argparse.Namespace) -> int:
                 echo(f"application #{args.id} refused")
             case "sql":
                 _registered(conn, args.dept)
-                role, password = sqlviews.enable(conn, args.dept)
+                try:
+                    role, password = sqlviews.enable(conn, args.dept)
+                except sqlviews.RoleExistsError as exc:
+                    raise UsageError(str(exc)) from None
                 schema = sqlviews.schema_name(args.dept)
                 echo(f"role {role} (password shown once): {password}; views in schema {schema}")
     return 0
@@ -206,9 +209,9 @@ def _objections(args: argparse.Namespace) -> int:
 
 def _api(args: argparse.Namespace) -> int:
     from hub.api.server import serve
-    from hub.store.connection import store_uri
+    from hub.store.connection import api_store_uri
 
-    serve(store_uri(), args.host, args.port, on_listening=echo)
+    serve(api_store_uri(), args.host, args.port, on_listening=echo)
     return 0
 
 

@@ -4,7 +4,13 @@
 rules as the API (:func:`hub.access.masking.mask_sql`). A field or unmasking that comes from a
 grant is guarded by a check that the grant is still approved and unexpired *at query time*, so
 an expiring grant needs no regeneration. The views are ``security_barrier`` and owned by the
-hub; the role gets USAGE on its schema and SELECT on its views only, never on ``shared``.
+hub's views owner (``<db>__views``, migration 0810: it reads ``shared`` and the grants, nothing
+else), not by a superuser; the role gets CONNECT, USAGE on its schema and SELECT on its views
+only, never on ``shared``. Its password is stored as SCRAM-SHA-256 and the embedded server
+requires it (:mod:`hub.store.embedded`).
+
+:func:`enable` never adopts a role it did not create: a role of the same name that is not this
+department's recorded role (someone else's, or one made by hand with other rights) is refused.
 """
 
 from __future__ import annotations
@@ -25,6 +31,16 @@ def role_name(conn: psycopg.Connection, dept: str) -> str:
     """The login role of ``dept`` (prefixed by the database, as roles are cluster-wide)."""
     db = conn.execute("SELECT current_database()").fetchone()[0]
     return f"{db}_{dept}".lower()[:63]
+
+
+def views_owner(conn: psycopg.Connection) -> str:
+    """The role that owns every department's schema and views (created by migration 0810)."""
+    db = conn.execute("SELECT current_database()").fetchone()[0]
+    return f"{db}__views"
+
+
+class RoleExistsError(RuntimeError):
+    """A role of the department's name exists but is not the department's recorded role."""
 
 
 def schema_name(dept: str) -> str:
@@ -75,10 +91,25 @@ def enable(conn: psycopg.Connection, dept: str) -> tuple[str, str]:
     password = secrets.token_urlsafe(24)
     with conn.transaction():
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        ours = conn.execute(
+            "SELECT 1 FROM access.sql_access WHERE dept_code = %s AND role_name = %s", (dept, role)
+        ).fetchone()
+        if exists and not ours:
+            raise RoleExistsError(
+                f"a PostgreSQL role {role} already exists and was not created for department {dept} by the hub; "
+                "refusing to adopt it (and its privileges): drop or rename it first"
+            )
         verb = "ALTER" if exists else "CREATE"
+        conn.execute("SET LOCAL password_encryption = 'scram-sha-256'")
         conn.execute(
-            sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD {}").format(
-                sql.Identifier(role), sql.Literal(password)
+            sql.SQL(
+                verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS "
+                "PASSWORD {}"
+            ).format(sql.Identifier(role), sql.Literal(password))
+        )
+        conn.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(conn.execute("SELECT current_database()").fetchone()[0]), sql.Identifier(role)
             )
         )
         conn.execute(
@@ -96,6 +127,8 @@ def sync(conn: psycopg.Connection, dept: str) -> list[str]:
     schema = schema_name(dept)
     created: list[str] = []
     with conn.transaction():
+        # the DDL runs as the views owner, so the views read shared.* with its rights, not a superuser's
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(views_owner(conn))))
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         for t in tables().values():
@@ -110,6 +143,7 @@ def sync(conn: psycopg.Connection, dept: str) -> list[str]:
                 sql.Identifier(schema), sql.Identifier(role)
             )
         )
+        conn.execute("RESET ROLE")
         conn.execute("UPDATE access.sql_access SET synced_at = now() WHERE dept_code = %s", (dept,))
         append(conn, AuditEvent(dept, "sql.sync", "allowed", detail="views: " + ", ".join(created)))
     return created

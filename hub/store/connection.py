@@ -6,7 +6,9 @@ under ``$HUB_HOME`` is started (if needed) and its ``sharehub`` database is used
 
 from __future__ import annotations
 
-from hub.settings import HUB_DATABASE, STORE_CONN_ID
+from hub.settings import API_STORE_CONN_ID, HUB_DATABASE, STORE_CONN_ID
+
+_provisioned: set[str] = set()
 
 
 def store_uri() -> str:
@@ -21,7 +23,32 @@ def store_uri() -> str:
     else:
         uri = embedded.ensure_database(embedded.start(), HUB_DATABASE)
     ensure_migrated(uri)
+    if uri not in _provisioned:
+        from hub.store.roles import provision_api_login
+
+        provision_api_login(uri)
+        _provisioned.add(uri)
     return uri
+
+
+def api_store_uri() -> str:
+    """The data API's least-privilege URI: the ``hub_store_api`` connection, else (embedded) its own role.
+
+    Raises:
+        ConnectionNotDefinedError: an external store without the ``hub_store_api`` connection.
+    """
+    from connectors.connections import ConnectionNotDefinedError, get_connection, libpq_uri
+    from hub.store.roles import embedded_api_uri
+
+    conn = get_connection(API_STORE_CONN_ID)
+    if conn is not None:
+        return libpq_uri(conn.host, conn.port, conn.login, conn.password, conn.schema, conn.extra_dejson)
+    if not uses_embedded():
+        raise ConnectionNotDefinedError(
+            f"the data API does not connect as the store's owner: define the Airflow connection "
+            f"{API_STORE_CONN_ID!r} (AIRFLOW_CONN_{API_STORE_CONN_ID.upper()}, login <database>__api)"
+        )
+    return embedded_api_uri(store_uri())
 
 
 def uses_embedded() -> bool:

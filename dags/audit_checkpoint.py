@@ -1,5 +1,6 @@
 """# Audit checkpoint: sign the access audit chain's head, outside the store.
 
+First the reads the departments' SQL views recorded are appended to the audit (`sql.read`).
 Every 5 minutes the head of `access.audit` (sequence number + SM3 hash) is signed with
 HMAC-SM3 under the key of the connection `audit_checkpoint` (not in the database) and appended
 to `$HUB_HOME/audit/checkpoints.jsonl`. `hub audit verify` checks that every checkpoint still
@@ -32,9 +33,11 @@ with DAG(
         import psycopg
 
         from hub.access import checkpoint as cp
+        from hub.access.sqlreads import ingest
         from hub.store.connection import store_uri
 
         with psycopg.connect(store_uri(), autocommit=True) as conn:
+            ingest(conn)  # the departments' SQL view reads join the chain before its head is signed
             written = cp.write(conn)
         return None if written is None else {"seq": written.seq, "hash": written.hash, "at": written.at}
 

@@ -155,7 +155,15 @@ def _audit(args: argparse.Namespace) -> int:
     from hub.access.audit import verify
 
     with _connect() as conn:
+        if args.action == "ingest":
+            from hub.access.sqlreads import ingest
+
+            echo(f"{ingest(conn)} SQL view reads appended to the audit")
+            return 0
         if args.action == "checkpoint":
+            from hub.access.sqlreads import ingest
+
+            ingest(conn)  # the views' reads belong in the chain before its head is signed
             try:
                 cp = checkpoint.write(conn)
             except checkpoint.CheckpointKeyError as exc:
@@ -263,7 +271,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         acts.add_parser("verify", help="check the hash chain and its signed checkpoints (exit 1 when broken)"),
         "the check",
     )
-    acts.add_parser("checkpoint", help="sign the chain's head and append it to the checkpoint file")
+    acts.add_parser(
+        "checkpoint", help="append the SQL views' reads, sign the chain's head and append it to the checkpoint file"
+    )
+    acts.add_parser("ingest", help="append the reads recorded by the departments' SQL views to the audit")
 
     obj = sub.add_parser("objections", help="校核纠错: objections by provider queue or filing department")
     obj.add_argument("--provider", type=_provider, help="only this provider's queue, e.g. GA")

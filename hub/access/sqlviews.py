@@ -117,26 +117,83 @@ def enable(conn: psycopg.Connection, dept: str) -> tuple[str, str]:
             "ON CONFLICT (dept_code) DO NOTHING",
             (dept, role, schema_name(dept)),
         )
+        ensure_counter(conn, dept)
         sync(conn, dept)
     return role, password
 
 
+def source_schema(dept: str) -> str:
+    """The views owner's private schema behind ``dept``'s views (the filtered, masked selects)."""
+    return f"{schema_name(dept)}_src"
+
+
+def read_counter(dept: str) -> str:
+    """The sequence numbering ``dept``'s view reads (non-transactional: a rolled-back read still counts)."""
+    return f"access.sql_reads_{dept.lower()}"
+
+
+def _audited_read(src: str, name: str, dept: str, view: str) -> str:
+    """A SECURITY DEFINER function returning the rows of ``src.name`` and recording the read.
+
+    ``nextval`` numbers the read outside the reader's transaction; the row in ``access.sql_read``
+    (view, time, rows) is written in it, so a read whose transaction is rolled back leaves a gap
+    that :func:`hub.access.sqlreads.ingest` reports.
+    """
+    return (
+        f"CREATE FUNCTION {src}.read_{name}() RETURNS SETOF {src}.{name} LANGUAGE plpgsql SECURITY DEFINER "
+        "SET search_path = pg_catalog, pg_temp AS $f$\n"
+        "DECLARE k bigint; n bigint;\n"
+        f"BEGIN\n    k := nextval({sql.Literal(read_counter(dept)).as_string()}::regclass);\n"
+        f"    RETURN QUERY SELECT * FROM {src}.{name};\n"
+        "    GET DIAGNOSTICS n = ROW_COUNT;\n"
+        "    INSERT INTO access.sql_read (dept_code, n, view, at, row_count) VALUES "
+        f"({sql.Literal(dept).as_string()}, k, {sql.Literal(view).as_string()}, clock_timestamp(), n);\n"
+        "    RETURN;\nEND\n$f$"
+    )
+
+
+def ensure_counter(conn: psycopg.Connection, dept: str) -> None:
+    """Create ``dept``'s read counter if missing (needs the store owner; done by :func:`enable`)."""
+    seq = read_counter(dept)
+    conn.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq}")
+    conn.execute(
+        sql.SQL("GRANT USAGE, SELECT ON SEQUENCE {} TO {}").format(sql.SQL(seq), sql.Identifier(views_owner(conn)))
+    )
+
+
 def sync(conn: psycopg.Connection, dept: str) -> list[str]:
-    """Regenerate ``dept``'s views from its grants; returns the views created. Audited."""
+    """Regenerate ``dept``'s views from its grants; returns the views created. Audited.
+
+    Each ``dept_<code>.<table>`` selects from a function that returns the rows of the masked,
+    grant-checked select in ``dept_<code>_src`` and records the read (view, time, rows) in
+    ``access.sql_read``, so every read through a view reaches the audit.
+    """
     role = role_name(conn, dept)
     schema = schema_name(dept)
+    src = source_schema(dept)
     created: list[str] = []
     with conn.transaction():
         # the DDL runs as the views owner, so the views read shared.* with its rights, not a superuser's
         conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(views_owner(conn))))
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        for name in (schema, src):
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(name)))
         for t in tables().values():
-            ddl = view_sql(schema, t.name, t.qualified_name, field_access(conn, dept, t, active_only=False))
-            if ddl is not None:
-                conn.execute(ddl)
-                created.append(f"{schema}.{t.name}")
-        conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(schema)))
+            ddl = view_sql(src, t.name, t.qualified_name, field_access(conn, dept, t, active_only=False))
+            if ddl is None:
+                continue
+            view = f"{schema}.{t.name}"
+            conn.execute(ddl)
+            conn.execute(_audited_read(src, t.name, dept, view))
+            conn.execute(f"REVOKE ALL ON FUNCTION {src}.read_{t.name}() FROM PUBLIC")
+            conn.execute(
+                sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
+                    sql.SQL(f"{src}.read_{t.name}()"), sql.Identifier(role)
+                )
+            )
+            conn.execute(f"CREATE VIEW {view} AS SELECT * FROM {src}.read_{t.name}()")
+            created.append(view)
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema), sql.Identifier(role)))
         conn.execute(
             sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(

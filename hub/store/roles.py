@@ -56,6 +56,7 @@ BEGIN
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON access.audit_head TO %I', api);
     EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA access TO %I', api);
     EXECUTE format('GRANT SELECT ON access.application TO %I', views);
+    EXECUTE format('GRANT INSERT ON access.sql_read TO %I', views);
     -- tables added to access later (budgets, counters) are readable and writable, never deletable
     EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA access GRANT SELECT, INSERT, UPDATE ON TABLES '
                    'TO %I', api);
@@ -72,6 +73,10 @@ DECLARE
 BEGIN
     FOR s IN SELECT role_name FROM access.sql_access JOIN pg_roles ON rolname = role_name LOOP
         EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), s.role_name);
+    END LOOP;
+    FOR s IN SELECT lower(dept_code) AS d FROM access.sql_access LOOP  -- the read counters (sqlviews)
+        EXECUTE format('CREATE SEQUENCE IF NOT EXISTS access.%I', 'sql_reads_' || s.d);
+        EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE access.%I TO %I', 'sql_reads_' || s.d, views);
     END LOOP;
     FOR s IN SELECT schema_name FROM access.sql_access JOIN pg_namespace ON nspname = schema_name LOOP
         EXECUTE format('ALTER SCHEMA %I OWNER TO %I', s.schema_name, views);

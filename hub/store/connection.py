@@ -32,27 +32,16 @@ def store_uri() -> str:
 
 
 def api_store_uri() -> str:
-    """The data API's least-privilege URI: the ``hub_store_api`` connection, else (embedded) its own role.
+    """The data API's least-privilege URI (role ``<db>__api``, never the store's owner).
 
-    Raises:
-        ConnectionNotDefinedError: an external store without the ``hub_store_api`` connection.
+    The ``hub_store_api`` connection when it is defined (compose, ``hub up``); otherwise the
+    owner's connection gives the role a random password kept under ``$HUB_HOME`` (a checkout
+    running ``hub api serve`` or the bench against its own store).
     """
-    from connectors.connections import ConnectionNotDefinedError, get_connection, libpq_uri
-    from hub.store.roles import embedded_api_uri
+    from connectors.connections import get_connection, libpq_uri
+    from hub.store.roles import local_api_uri
 
     conn = get_connection(API_STORE_CONN_ID)
     if conn is not None:
         return libpq_uri(conn.host, conn.port, conn.login, conn.password, conn.schema, conn.extra_dejson)
-    if not uses_embedded():
-        raise ConnectionNotDefinedError(
-            f"the data API does not connect as the store's owner: define the Airflow connection "
-            f"{API_STORE_CONN_ID!r} (AIRFLOW_CONN_{API_STORE_CONN_ID.upper()}, login <database>__api)"
-        )
-    return embedded_api_uri(store_uri())
-
-
-def uses_embedded() -> bool:
-    """Whether the store is the embedded server (no ``hub_store`` connection defined)."""
-    from connectors.connections import get_connection
-
-    return get_connection(STORE_CONN_ID) is None
+    return local_api_uri(store_uri())

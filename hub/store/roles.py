@@ -3,8 +3,8 @@
 Migration 0810 creates ``<db>__api`` without login: SELECT on ``shared``, what the API reads and
 writes in ``access``, and only SELECT + INSERT on the audit. Its password is never in a
 migration: whoever migrates (``hub store migrate``, compose's ``airflow-init``, ``hub up``) sets
-it from the ``hub_store_api`` connection; without that connection an embedded store keeps a
-random one in ``$HUB_HOME/airflow/secrets/store_api_password`` (0600, as ``hub up``).
+it from the ``hub_store_api`` connection; without that connection the owner's connection sets a
+random one kept in ``$HUB_HOME/airflow/secrets/store_api_password`` (0600, as ``hub up``).
 """
 
 from __future__ import annotations
@@ -137,8 +137,8 @@ def _persistent_password(path: Path) -> str:
     return path.read_text().strip()
 
 
-def embedded_api_uri(admin_uri: str) -> str:
-    """The API role's URI on an embedded store, its password kept under ``$HUB_HOME``."""
+def local_api_uri(admin_uri: str) -> str:
+    """The API role's URI on the store behind ``admin_uri``, its password kept under ``$HUB_HOME``."""
     password = _persistent_password(hub_home() / "airflow" / "secrets" / "store_api_password")  # as `hub up`
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         role = api_role(conn)

@@ -12,7 +12,7 @@ from hub.access import audit, sqlviews
 from hub.access.audit import AuditEvent
 from hub.cli import main
 from hub.store.connection import api_store_uri
-from hub.store.roles import embedded_api_uri, provision_api_login, with_login
+from hub.store.roles import local_api_uri, provision_api_login, with_login
 from tests.access.conftest import Hub
 
 
@@ -56,7 +56,7 @@ def test_hub_access_sql_resets_the_departments_own_role(hub_store: Hub, capsys) 
 
 
 def test_the_api_role_cannot_rewrite_the_audit(hub_store: Hub) -> None:
-    api = embedded_api_uri(hub_store.uri)
+    api = local_api_uri(hub_store.uri)
     with psycopg.connect(api, autocommit=True) as conn:
         assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone() == (False,)
         assert conn.execute("SELECT count(*) FROM shared.population").fetchone()[0] > 0
@@ -78,13 +78,13 @@ def test_the_api_role_cannot_rewrite_the_audit(hub_store: Hub) -> None:
         assert audit.verify(conn).ok
 
 
-def test_the_api_needs_its_own_connection_for_an_external_store(
-    hub_store: Hub, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from connectors.connections import ConnectionNotDefinedError
+def test_the_api_never_connects_as_the_owner(hub_store: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    from urllib.parse import urlsplit
 
-    with pytest.raises(ConnectionNotDefinedError, match="define the Airflow connection 'hub_store_api'"):
-        api_store_uri()
+    api = api_store_uri()  # no hub_store_api connection: the API role with a password under $HUB_HOME
+    assert urlsplit(api).username == urlsplit(hub_store.uri).path.lstrip("/") + "__api"
+    with psycopg.connect(api) as conn:
+        assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone() == (False,)
     monkeypatch.setenv("AIRFLOW_CONN_HUB_STORE_API", json.dumps({"conn_type": "postgres", "login": "postgres"}))
     with pytest.raises(ValueError, match=r"must log in as .*__api with a password"):
         provision_api_login(hub_store.uri)

@@ -45,3 +45,10 @@ def api_store_uri() -> str:
     if conn is not None:
         return libpq_uri(conn.host, conn.port, conn.login, conn.password, conn.schema, conn.extra_dejson)
     return local_api_uri(store_uri())
+
+
+def uses_embedded() -> bool:
+    """Whether the store is the embedded server (no ``hub_store`` connection defined)."""
+    from connectors.connections import get_connection
+
+    return get_connection(STORE_CONN_ID) is None

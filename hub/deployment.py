@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from connectors.provincial import PLATFORM_CONN_ID
 from hub.push.signer import SIGNER_CONN_ID
 from hub.registry import SOURCES
-from hub.settings import STORE_CONN_ID
+from hub.settings import API_STORE_CONN_ID, AUDIT_KEY_CONN_ID, STORE_CONN_ID
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ POOLS: tuple[PoolSpec, ...] = (PROVINCIAL_POOL,)
 
 CONNECTIONS: tuple[ConnectionSpec, ...] = (
     ConnectionSpec(STORE_CONN_ID, "the shared store (PostgreSQL): standard tables, ledger, outbox, audit"),
+    ConnectionSpec(API_STORE_CONN_ID, "the data API's least-privilege login to the store (role <database>__api)"),
+    ConnectionSpec(AUDIT_KEY_CONN_ID, "the key audit checkpoints are signed with (password, >= 32 characters)"),
     *(ConnectionSpec(spec.conn_id, f"source {spec.name}: {spec.title}") for spec in SOURCES),
     ConnectionSpec(PLATFORM_CONN_ID, "the provincial platform (http: login = app id, password = app secret)"),
     ConnectionSpec(

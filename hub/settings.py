@@ -6,6 +6,10 @@ import os
 from pathlib import Path
 
 STORE_CONN_ID = "hub_store"
+# the data API's least-privilege login to the store (role <db>__api, migration 0810)
+API_STORE_CONN_ID = "hub_store_api"
+# the key audit checkpoints are signed with (hub/access/checkpoint.py), never in the store
+AUDIT_KEY_CONN_ID = "audit_checkpoint"
 HUB_DATABASE = "sharehub"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -138,7 +138,10 @@ def _access(args: argparse.Namespace) -> int:
                 echo(f"application #{args.id} refused")
             case "sql":
                 _registered(conn, args.dept)
-                role, password = sqlviews.enable(conn, args.dept)
+                try:
+                    role, password = sqlviews.enable(conn, args.dept)
+                except sqlviews.RoleExistsError as exc:
+                    raise UsageError(str(exc)) from None
                 schema = sqlviews.schema_name(args.dept)
                 echo(f"role {role} (password shown once): {password}; views in schema {schema}")
     return 0
@@ -149,17 +152,49 @@ def _split(text: str | None) -> list[str]:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from hub.access import checkpoint
     from hub.access.audit import verify
 
     with _connect() as conn:
+        if args.action == "ingest":
+            from hub.access.sqlreads import ingest
+
+            echo(f"{ingest(conn)} SQL view reads appended to the audit")
+            return 0
+        if args.action == "checkpoint":
+            from hub.access.sqlreads import ingest
+
+            ingest(conn)  # the views' reads belong in the chain before its head is signed
+            try:
+                cp = checkpoint.write(conn)
+            except checkpoint.CheckpointKeyError as exc:
+                raise UsageError(str(exc)) from None
+            echo(
+                "the audit log is empty: nothing to checkpoint"
+                if cp is None
+                else f"checkpoint: entry {cp.seq} {cp.hash}"
+            )
+            return 0
         report = verify(conn)
+        try:
+            checkpoints, cp_problems = checkpoint.verify(conn)
+        except checkpoint.CheckpointKeyError as exc:
+            checkpoints, cp_problems = 0, [f"checkpoints not checked: {exc}"]
+    problems = report.problems + cp_problems
     if args.json:
-        echo(json.dumps({"entries": report.entries, "ok": report.ok, "problems": report.problems}, indent=2))
+        echo(
+            json.dumps(
+                {"entries": report.entries, "checkpoints": checkpoints, "ok": not problems, "problems": problems},
+                indent=2,
+            )
+        )
     else:
-        echo(f"{report.entries} entries: " + ("chain intact" if report.ok else "CHAIN BROKEN"))
-        for p in report.problems:
+        state = "chain intact" if not report.problems else "CHAIN BROKEN"
+        signed = f"{checkpoints} checkpoints " + ("match" if not cp_problems else "DO NOT MATCH")
+        echo(f"{report.entries} entries: {state}; {signed} ({checkpoint.checkpoint_file()})")
+        for p in problems:
             echo(f"  {p}")
-    return 0 if report.ok else 1
+    return 0 if not problems else 1
 
 
 def _objections(args: argparse.Namespace) -> int:
@@ -183,9 +218,9 @@ def _objections(args: argparse.Namespace) -> int:
 
 def _api(args: argparse.Namespace) -> int:
     from hub.api.server import serve
-    from hub.store.connection import store_uri
+    from hub.store.connection import api_store_uri
 
-    serve(store_uri(), args.host, args.port, on_listening=echo)
+    serve(api_store_uri(), args.host, args.port, on_listening=echo)
     return 0
 
 
@@ -233,7 +268,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     aud = sub.add_parser("audit", help="the hash-chained access audit log")
     aud.set_defaults(func=_audit)
     acts = add_actions(aud, "what to do with the audit log")
-    add_json(acts.add_parser("verify", help="check the hash chain (exit 1 when broken)"), "the check")
+    add_json(
+        acts.add_parser("verify", help="check the hash chain and its signed checkpoints (exit 1 when broken)"),
+        "the check",
+    )
+    acts.add_parser(
+        "checkpoint", help="append the SQL views' reads, sign the chain's head and append it to the checkpoint file"
+    )
+    acts.add_parser("ingest", help="append the reads recorded by the departments' SQL views to the audit")
 
     obj = sub.add_parser("objections", help="校核纠错: objections by provider queue or filing department")
     obj.add_argument("--provider", type=_provider, help="only this provider's queue, e.g. GA")

@@ -53,13 +53,14 @@ def department_read(uri: str) -> dict[str, Any]:
 
     from hub.access import catalogue, consumers
     from hub.api.server import start_in_thread
+    from hub.store.roles import local_api_uri
 
     code, name = DEPARTMENT
     table = catalogue.resolve(RESOURCE)
     with psycopg.connect(uri, autocommit=True) as conn:
         key = consumers.register(conn, code, name)
     persons = _persons(uri)
-    server = start_in_thread(uri)
+    server = start_in_thread(local_api_uri(uri))  # the API's least-privilege role, as `hub api serve`
     headers = {"X-API-Key": key.token, "X-Purpose": quote(PURPOSE)}
     try:
         with httpx.Client(base_url=server.url, headers=headers, timeout=60, trust_env=False) as http:

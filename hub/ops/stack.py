@@ -137,6 +137,22 @@ def stack_env(
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "AIRFLOW_CONN_HUB_STORE": postgres_connection_json(socket_dir_of(admin_uri), HUB_DATABASE),
+        # the data API's least-privilege role (migration 0810) and the audit checkpoint key, kept out of the store
+        "AIRFLOW_CONN_HUB_STORE_API": json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": socket_dir_of(admin_uri),
+                "login": f"{HUB_DATABASE}__api",
+                "password": _persistent_secret(home, "store_api_password", lambda: secrets.token_urlsafe(32)),
+                "schema": HUB_DATABASE,
+            }
+        ),
+        "AIRFLOW_CONN_AUDIT_CHECKPOINT": json.dumps(
+            {
+                "conn_type": "generic",
+                "password": _persistent_secret(home, "audit_checkpoint_key", lambda: secrets.token_urlsafe(48)),
+            }
+        ),
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
@@ -226,6 +242,7 @@ def _start(
     from hub import airflow_env
     from hub.store import embedded
     from hub.store.migrate import migrate
+    from hub.store.roles import provision_api_login
 
     rdir, ldir = run_dir(home), log_dir(home)
     bar.advance("starting the embedded store")
@@ -240,7 +257,9 @@ def _start(
         os.environ.setdefault(key, value)  # an operator's own connection wins
     env = dict(os.environ)
     bar.advance("migrating the shared store")
-    migrate(embedded.ensure_database(admin, HUB_DATABASE))
+    store = embedded.ensure_database(admin, HUB_DATABASE)
+    migrate(store)
+    provision_api_login(store)  # the data API connects as <db>__api with the password of stack_env
     bar.advance("migrating Airflow's metadata")
     airflow_env.migrate_metadata()
     bar.advance("importing the pools")

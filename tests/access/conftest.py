@@ -87,8 +87,9 @@ def hub_store() -> Iterator[Hub]:
 def api(hub_store: Hub) -> Iterator[str]:
     """The real API served by uvicorn in a thread; yields its base URL."""
     from hub.api.server import start_in_thread
+    from hub.store.roles import local_api_uri
 
-    server = start_in_thread(hub_store.uri)
+    server = start_in_thread(local_api_uri(hub_store.uri))  # as the least-privilege API role
     try:
         yield server.url
     finally:

@@ -15,10 +15,12 @@ from tests.conftest import connection_env, fresh_database
 
 
 @pytest.fixture
-def log(monkeypatch: pytest.MonkeyPatch) -> str:
+def log(monkeypatch: pytest.MonkeyPatch, tmp_path) -> str:
     uri = fresh_database("audit")
     migrate(uri)
     monkeypatch.setenv("AIRFLOW_CONN_HUB_STORE", connection_env(uri))
+    monkeypatch.setenv("AIRFLOW_CONN_AUDIT_CHECKPOINT", json.dumps({"conn_type": "generic", "password": "k" * 32}))
+    monkeypatch.setenv("HUB_AUDIT_CHECKPOINTS", str(tmp_path / "checkpoints.jsonl"))
     with psycopg.connect(uri, autocommit=True) as conn:
         for i in range(6):
             audit.append(conn, AuditEvent("MZ", "query", "allowed", "shared.population", ["name"], i, "低保审核"))
@@ -39,7 +41,7 @@ def test_intact_chain_verifies_and_cli_says_so(log: str, capsys) -> None:
     assert report.ok and report.entries == 6
     assert first[0] == audit.GENESIS and len(first[1]) == 64
     assert main(["audit", "verify", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"entries": 6, "ok": True, "problems": []}
+    assert json.loads(capsys.readouterr().out) == {"entries": 6, "checkpoints": 0, "ok": True, "problems": []}
 
 
 def test_update_delete_and_truncate_are_refused(log: str) -> None:

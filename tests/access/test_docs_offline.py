@@ -16,8 +16,9 @@ from tests import chromium
 def api_url(store: str) -> Iterator[str]:
     """The real data API served by uvicorn on a free 127.0.0.1 port."""
     from hub.api.server import start_in_thread
+    from hub.store.roles import local_api_uri
 
-    server = start_in_thread(store)
+    server = start_in_thread(local_api_uri(store))
     try:
         yield server.url
     finally:

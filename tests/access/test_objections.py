@@ -12,6 +12,7 @@ from hub.access import consumers, objections
 from hub.access.workdays import due_date
 from hub.api.server import start_in_thread
 from hub.pipeline import run_ingest
+from hub.store.roles import local_api_uri
 from simulators.ga import population
 from tests.access.conftest import client
 
@@ -40,7 +41,7 @@ def test_objection_lifecycle_to_the_correcting_batch(store: str, ga_source) -> N
         ga = consumers.register(conn, "GA", "银川市公安局").token
     id_number, old_address = _clean_person(store, source)
     other_id = _other(store, id_number)
-    server = start_in_thread(store)
+    server = start_in_thread(local_api_uri(store))
     try:
         with client(server.url, mz) as http:
             r = http.post(

@@ -9,15 +9,14 @@ import pytest
 
 from hub.access import catalogue, grants, sqlviews
 from hub.access.masking import mask
+from hub.store.roles import with_login
 from schemas.model import PersonalClass, Sharing
 from schemas.tables import TABLES
 from tests.access.conftest import Hub
 
 
-def _as_role(hub: Hub, role: str) -> psycopg.Connection:
-    # the embedded server trusts local socket connections; a real server would use the role's password
-    head, _, query = hub.uri.partition("?")
-    return psycopg.connect(head.replace("postgres:@", f"{role}:@") + "?" + query, autocommit=True)
+def _as_role(hub: Hub, role: str, password: str) -> psycopg.Connection:
+    return psycopg.connect(with_login(hub.uri, role, password), autocommit=True)
 
 
 def _views(hub: Hub, schema: str) -> dict[str, list[str]]:
@@ -44,7 +43,7 @@ def test_role_reads_only_its_views_masked(hub_store: Hub) -> None:
 
     with hub_store.connect() as conn:
         clear = dict(conn.execute("SELECT id_number, name FROM shared.population").fetchall())
-    with _as_role(hub_store, role) as conn:
+    with _as_role(hub_store, role, password) as conn:
         assert conn.execute("SELECT current_user").fetchone()[0] == role
         rows = conn.execute(f"SELECT id_number, name, address FROM {schema}.population").fetchall()
         assert len(rows) == len(clear)
@@ -67,7 +66,7 @@ def test_role_reads_only_its_views_masked(hub_store: Hub) -> None:
 def test_views_follow_grants_and_their_expiry(hub_store: Hub) -> None:
     dept, _ = hub_store.new_department("S")
     with hub_store.connect() as conn:
-        role, _ = sqlviews.enable(conn, dept)
+        role, password = sqlviews.enable(conn, dept)
         table = catalogue.resolve("640100-RS-0001")
         app_id = grants.apply(conn, dept, table, ["person_no", "id_number", "status"], "养老资格认证", ["id_number"])
         grants.approve(conn, app_id, "RS", dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
@@ -79,7 +78,7 @@ def test_views_follow_grants_and_their_expiry(hub_store: Hub) -> None:
     views = _views(hub_store, schema)
     assert views["social_insurance"] == ["person_no", "id_number", "status"]
     assert "phone" in views["population"]
-    with _as_role(hub_store, role) as conn:
+    with _as_role(hub_store, role, password) as conn:
         assert conn.execute(f"SELECT count(*) FROM {schema}.social_insurance").fetchone()[0] == si_rows
         got = conn.execute(f"SELECT phone FROM {schema}.population WHERE phone IS NOT NULL").fetchall()
         assert phones and sorted(p for (p,) in got) == sorted(mask(PersonalClass.PHONE, p) for p in phones)
@@ -103,9 +102,9 @@ def test_views_follow_grants_and_their_expiry(hub_store: Hub) -> None:
 def test_view_masking_equals_api_masking(hub_store: Hub) -> None:
     dept, _ = hub_store.new_department("S")
     with hub_store.connect() as conn:
-        role, _ = sqlviews.enable(conn, dept)
+        role, password = sqlviews.enable(conn, dept)
         clear = conn.execute("SELECT id_number, name, address FROM shared.population ORDER BY id_number").fetchall()
-    with _as_role(hub_store, role) as conn:
+    with _as_role(hub_store, role, password) as conn:
         viewed = conn.execute(
             f"SELECT id_number, name, address FROM {sqlviews.schema_name(dept)}.population"
         ).fetchall()

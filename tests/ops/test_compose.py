@@ -279,6 +279,7 @@ def test_the_init_service_creates_every_pool_and_the_admin(resolved, filled, tmp
     """airflow-init's own command and environment, with its two databases moved to the embedded server."""
     from hub.deployment import POOLS
     from hub.store import embedded
+    from hub.store.roles import with_login
     from tests.conftest import ADMIN_URI, connection_env, fresh_database
 
     init = resolved["services"]["airflow-init"]
@@ -290,6 +291,10 @@ def test_the_init_service_creates_every_pool_and_the_admin(resolved, filled, tmp
         + urlsplit(metadata).path.lstrip("/")
         + f"?host={embedded.socket_dir_of(ADMIN_URI)}",
         "AIRFLOW_CONN_HUB_STORE": connection_env(store),
+        # the API's role is per database: <database>__api, with the password of the filled .env
+        "AIRFLOW_CONN_HUB_STORE_API": with_login(
+            store, urlsplit(store).path.lstrip("/") + "__api", filled[0]["HUB_STORE_API_PASSWORD"]
+        ),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",  # no broker here; the init does not use the executor
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
@@ -317,6 +322,8 @@ def test_the_init_service_creates_every_pool_and_the_admin(resolved, filled, tmp
     assert check_password_hash(roles[0][1], filled[0]["AIRFLOW_ADMIN_PASSWORD"])
     with psycopg.connect(store) as conn:
         assert conn.execute("SELECT count(*) FROM hub.schema_migrations").fetchone()[0] > 0
+    with psycopg.connect(env["AIRFLOW_CONN_HUB_STORE_API"]) as conn:  # the init gave the API role its password
+        assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone() == (False,)
 
     again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]

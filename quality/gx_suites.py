@@ -422,8 +422,12 @@ def _run_locked(uri: str, root: Path, tables: list[Table] | None, today: dt.date
     return GxRun(success=bool(result.success), suites=suites, docs_index=docs_dir() / "index.html", report_page=page)
 
 
-def finish_docs(uri: str) -> Path:
+def finish_docs(uri: str, since: float | None = None) -> Path:
     """Write the quality report next to the Data Docs, link it from the index, make the site offline.
+
+    Args:
+        uri: The store.
+        since: Only pages written from this time on need rewriting (see :func:`quality.gx_offline.make_offline`).
 
     Returns:
         The report page.
@@ -434,5 +438,5 @@ def finish_docs(uri: str) -> Path:
     page = docs / "quality_report.html"
     page.write_text(report.render_html(report.build(uri)), encoding="utf-8")
     _link_report(docs / "index.html", page.name)
-    gx_offline.make_offline(docs)
+    gx_offline.make_offline(docs, since)
     return page

@@ -14,7 +14,7 @@ the whole table are counted in SQL. The result is reported under the same label 
 expectation, so a batch's failures read like the whole-table suite's.
 
 The whole-table suites still run once a day (``quality_daily`` DAG, :func:`quality.gx_suites.run`).
-Scratch tables are rewritten under the GX home's lock, so two checks never share one.
+A scratch table lives only while its check runs, under the GX home's lock, so two checks never share one.
 """
 
 from __future__ import annotations
@@ -144,7 +144,11 @@ def validate_batch(uri: str, table: Table, batch_id: str, *, today: dt.date | No
         duplicates = duplicate_key_rows(conn, table, where)
         key = gx_suites.key_expectation(table).configuration  # imports GX: inside the quiet logs
         key_label, key_identity = gx_suites.label(key), gx_suites.identity(key)
-        rows = _run_gx(uri, root, table, where, today)
+        try:
+            rows = _run_gx(uri, root, table, where, today)
+        finally:
+            if not where.whole_table:  # the copy is needed only while GX reads it
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(where.schema, where.name)))
     failed = [*rows.failed, key_label] if duplicates else rows.failed
     result = SuiteResult(
         table=table.qualified_name,

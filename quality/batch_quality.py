@@ -159,10 +159,10 @@ def validate_batch(uri: str, table: Table, batch_id: str, *, today: dt.date | No
         unexpected={**rows.unexpected, key_identity: duplicates},
     )
     log.info(
-        "GX batch %s of %s: %d rows%s, %d expectations evaluated, %d failed",
+        "GX batch %s of %s: %s rows%s, %d expectations evaluated, %d failed",
         batch_id,
         table.qualified_name,
-        where.rows,
+        f"{where.rows:,}",
         " (the whole table)" if where.whole_table else "",
         result.evaluated,
         len(result.failed),

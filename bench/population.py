@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from bench.measure import Measurement
+    from schemas.model import Table
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -141,6 +142,7 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
         entry = run_ingest(spec, "bench-1", store=store_uri)
     m.extra = entry.counts()
     results.append(m)
+    initial_seconds = m.seconds
     with adbc.connect(source_uri) as conn, conn.cursor() as cur:  # 10% of persons change address
         cur.execute('CREATE TABLE "T_RK_JBXX_10PCT" AS SELECT * FROM "T_RK_JBXX"')
         cur.execute(
@@ -155,34 +157,174 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
     verdict = validate(MAPPING.table, changed.data, extra=changed.failures)
     keep = pa.array(~verdict.rejected)
     staged = changed.data.filter(keep).append_column("_ref", changed.refs.filter(keep).cast(pa.string()))
-    with measure("merge: all rows staged, 10% changed, into the loaded table", staged.num_rows) as m:
-        with LoadTransaction(store_uri, MAPPING.table, source="ga_population", batch_id="bench:merge") as tx:
-            for batch in batches_of(staged):
-                tx.stage(batch)
-            counts = tx.merge()
-        # leaving the block rolls the merge back, so the incremental run below starts from the loaded table
-    m.extra = {"inserted": counts.inserted, "updated": counts.updated, "unchanged": counts.unchanged}
-    results.append(m)
+    results.append(quality_measurement(store_uri, entry.batch_id, initial_seconds, "after the initial load"))
+    # our merge runs in a copy of the loaded store and commits, so the incremental run below starts from the load
+    merge_uri = clone_database(admin, "bench_store", "bench_merge")
+    results.append(merge_committed(merge_uri, MAPPING.table, staged))
+    drop_database(admin, "bench_merge")
     change = population.apply_day(source_uri, 1, seed)
     with measure("end to end: one day of changes (run_ingest)", change.total) as m:
         entry = run_ingest(spec, "bench-2", store=store_uri)
     m.extra = entry.counts()
     results.append(m)
+    results.append(quality_measurement(store_uri, entry.batch_id, initial_seconds, "after one day of changes"))
+    results.append(daily_validation_measurement(store_uri))
 
     if peers:
         import pandas as pd
 
+        with adbc.connect(source_uri) as conn:
+            with measure("peer extract: pandas.read_sql (ADBC connection)", n) as m:
+                frame = pd.read_sql('SELECT * FROM "T_RK_JBXX"', conn)
+        results.append(m)
         engine = sqlalchemy.create_engine(source_uri.replace("postgresql://", "postgresql+psycopg://", 1))
-        with measure("peer extract: pandas.read_sql", n) as m:
+        with measure("peer extract: pandas.read_sql (default: SQLAlchemy engine)", n) as m:
             frame = pd.read_sql('SELECT * FROM "T_RK_JBXX"', engine)
         results.append(m)
+        results.append(pandas_copy_load(admin, MAPPING.table, rows.drop_columns(["_ref"])))
         store_engine = sqlalchemy.create_engine(store_uri.replace("postgresql://", "postgresql+psycopg://", 1))
-        with measure("peer load: pandas.to_sql (bare table)", len(frame)) as m:
+        with measure("peer load: pandas.to_sql (default: INSERT, unmapped rows, unkeyed table)", len(frame)) as m:
             frame.to_sql("pandas_population", store_engine, if_exists="replace", index=False, chunksize=50_000)
         results.append(m)
-        results.extend(dlt_peer_loads(rows.drop_columns(["_ref"]), store_uri))
+        results.extend(dlt_peer_loads(rows.drop_columns(["_ref"]), staged.drop_columns(["_ref"]), store_uri))
 
     return write_report("population", n, results, RESULTS / f"population-{n}.json")
+
+
+def clone_database(admin: str, source: str, clone: str) -> str:
+    """A copy of database ``source`` as ``clone``; return the clone's URI.
+
+    Sessions still open on ``source`` (GX's pooled connections) are ended first: a template must be idle.
+    """
+    import psycopg
+    from psycopg import sql
+
+    from hub.store.embedded import database_uri
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (source,),
+        )
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(clone)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(clone), sql.Identifier(source)))
+    return database_uri(admin, clone)
+
+
+def drop_database(admin: str, name: str) -> None:
+    """Drop a scratch database of the benchmark."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def merge_committed(store_uri: str, table: Table, staged: pa.Table) -> Measurement:
+    """Our merge of ``staged`` (all rows, 10% changed) into the loaded ``table``, its ledger row and commit, timed."""
+    from bench.measure import measure
+    from hub.store.load import LoadTransaction
+
+    with measure("merge: all rows staged, 10% changed, into the loaded table + commit", staged.num_rows) as m:
+        with LoadTransaction(store_uri, table, source="ga_population", batch_id="bench:merge") as tx:
+            for batch in batches_of(staged):
+                tx.stage(batch)
+            counts = tx.merge()
+            tx.finish(
+                run_id="merge",
+                started_at=dt.datetime.now(dt.UTC),
+                extracted=staged.num_rows,
+                counts={
+                    "inserted": counts.inserted,
+                    "updated": counts.updated,
+                    "unchanged": counts.unchanged,
+                    "quarantined": counts.superseded,
+                },
+                cursor_from=None,
+                cursor_to=None,
+                move_cursor=False,
+                drift=[],
+                rule_counts={},
+            )
+    m.extra = {"inserted": counts.inserted, "updated": counts.updated, "unchanged": counts.unchanged}
+    return m
+
+
+def quality_measurement(store_uri: str, batch_id: str, ingest_seconds: float, when: str) -> Measurement:
+    """Time the ``quality_check`` task body for ``batch_id`` (findings + GX on the batch's rows).
+
+    ``extra`` carries the rows validated and the time as a share of the initial load's ``run_ingest``.
+    """
+    from bench.measure import measure
+    from quality.tasks import quality_check
+
+    with measure(f"quality_check {when} (findings + GX on the batch's rows)") as m:
+        out = quality_check("ga_population", "shared.population", batch_id, store=store_uri)
+    m.rows = int(out["rows_validated"] or 0)
+    m.extra = {"share_of_initial_load": round(m.seconds / ingest_seconds, 3)}
+    return m
+
+
+def daily_validation_measurement(store_uri: str) -> Measurement:
+    """Time the whole-table GX validation of shared.population (what every quality_check ran before, now daily)."""
+    from bench.measure import measure
+    from quality import gx_suites
+    from schemas.tables import TABLES
+
+    with measure("quality: whole-table GX validation (daily; before: every quality_check)") as m:
+        (suite,) = gx_suites.run(store_uri, [TABLES["shared.population"]]).suites
+    m.rows = suite.rows or 0
+    return m
+
+
+def pandas_copy_load(admin: str, table: Table, rows: pa.Table) -> Measurement:
+    """pandas at its best: ``to_sql`` with a COPY method into the same keyed table, in a fresh migrated store.
+
+    The frame (the mapped, valid rows) gets the lineage columns our load writes (source, batch,
+    load time and a row digest, here pandas' own ``hash_pandas_object``) inside the timing; the
+    Arrow-to-pandas conversion is outside it (a pandas user holds a frame already). The COPY
+    method is pandas' documented one (rows written as CSV into COPY FROM STDIN).
+    """
+    import pandas as pd
+
+    from bench.measure import measure
+    from hub.store.migrate import migrate
+    from simulators.database import reset_database
+
+    uri = reset_database(admin, "bench_pandas")
+    migrate(uri)
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(uri.replace("postgresql://", "postgresql+psycopg://", 1))
+    frame = rows.to_pandas()
+    hashed = [c for c in table.business_columns if c != table.order_by]
+    with measure("peer load: pandas.to_sql (COPY method) into the same keyed table + commit", len(frame)) as m:
+        frame = frame.assign(
+            source_system="bench",
+            batch_id="bench:pandas",
+            loaded_at=pd.Timestamp.now(tz="UTC"),
+            record_hash=pd.util.hash_pandas_object(frame[hashed], index=False).astype("string"),
+        )
+        frame.to_sql(table.name, engine, schema=table.schema, if_exists="append", index=False, method=_psql_insert_copy)
+    with engine.connect() as conn:
+        m.extra = {"rows_in_table": conn.exec_driver_sql(f"SELECT count(*) FROM {table.qualified_name}").scalar()}
+    engine.dispose()
+    drop_database(admin, "bench_pandas")
+    return m
+
+
+def _psql_insert_copy(pd_table: object, conn: object, keys: list[str], data_iter: object) -> int:
+    """pandas' documented COPY insertion method (``to_sql(method=...)``), for psycopg 3's ``cursor.copy``."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(data_iter)  # type: ignore[arg-type]
+    columns = ", ".join(f'"{k}"' for k in keys)
+    name = f"{pd_table.schema}.{pd_table.name}" if pd_table.schema else pd_table.name  # type: ignore[attr-defined]
+    with conn.connection.cursor() as cur, cur.copy(f"COPY {name} ({columns}) FROM STDIN WITH CSV") as copy:  # type: ignore[attr-defined]
+        copy.write(buffer.getvalue())
+    return buffer.tell()
 
 
 # dlt 1.31 loads PostgreSQL from insert_values files (its default), csv (COPY FROM STDIN), parquet (ADBC COPY,
@@ -191,18 +333,19 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
 DLT_FILE_FORMATS = {"insert_values": "insert_values", "parquet": "parquet/ADBC COPY"}
 
 
-def dlt_peer_loads(rows: pa.Table, store_uri: str) -> list[Measurement]:
-    """Load ``rows`` with dlt, merging on ``id_number``, into a fresh dataset of the store per file format.
+def dlt_peer_loads(rows: pa.Table, changed: pa.Table, store_uri: str) -> list[Measurement]:
+    """Load ``rows`` with dlt, then merge ``changed`` into them, on ``id_number``, in a fresh dataset per file format.
 
     dlt is a bench-only dependency (``requirements-bench.txt``); without it these peers are skipped with a note.
     Its working files, settings lookup and anonymous id go to ``$HUB_HOME/dlt``, removed afterwards.
 
     Args:
         rows: The mapped, valid rows ShareHub's own load measurement loads, without ``_ref``.
+        changed: The same rows, 10% changed, as ShareHub's merge measurement stages them, without ``_ref``.
         store_uri: The store database's URI, as the embedded server gives it (unix socket in ``host``).
 
     Returns:
-        One measurement per entry of ``DLT_FILE_FORMATS``.
+        Two measurements (into the empty table, then the merge of the changed rows) per ``DLT_FILE_FORMATS`` entry.
     """
     work = Path(os.environ["HUB_HOME"]) / "dlt"
     shutil.rmtree(work, ignore_errors=True)  # no pipeline state left from an interrupted run
@@ -213,7 +356,9 @@ def dlt_peer_loads(rows: pa.Table, store_uri: str) -> list[Measurement]:
         return []
     destination = dlt.destinations.postgres(credentials=_dlt_credentials(store_uri))
     try:
-        return [_dlt_merge(rows, destination, file_format, work) for file_format in DLT_FILE_FORMATS]
+        return [
+            m for file_format in DLT_FILE_FORMATS for m in _dlt_merge(rows, changed, destination, file_format, work)
+        ]
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -242,17 +387,20 @@ def _import_dlt(work: Path) -> ModuleType:
     return dlt
 
 
-def _dlt_merge(rows: pa.Table, destination: dlt.destinations.postgres, file_format: str, work: Path) -> Measurement:
-    """Measure one dlt merge of ``rows`` into an empty table keyed on ``id_number``.
+def _dlt_merge(
+    rows: pa.Table, changed: pa.Table, destination: dlt.destinations.postgres, file_format: str, work: Path
+) -> list[Measurement]:
+    """Measure a dlt merge of ``rows`` into an empty table keyed on ``id_number``, then of ``changed`` into it.
 
     Args:
         rows: The rows to load.
+        changed: The rows again, 10% of them changed.
         destination: dlt's PostgreSQL destination for the store.
         file_format: The loader file format, a key of ``DLT_FILE_FORMATS``.
         work: dlt's working directory; the pipelines go under it.
 
     Returns:
-        The measurement, with the rows the table holds afterwards.
+        The two measurements, each with the rows the table holds afterwards.
     """
     import dlt
 
@@ -264,17 +412,24 @@ def _dlt_merge(rows: pa.Table, destination: dlt.destinations.postgres, file_form
         destination=destination,
         dataset_name=f"dlt_{file_format}",
     )
-    with measure(f"peer load: dlt merge ({DLT_FILE_FORMATS[file_format]})", rows.num_rows) as m:
-        pipeline.run(
-            rows,
-            table_name="population",
-            write_disposition="merge",
-            primary_key="id_number",
-            columns={"id_number": {"unique": True}},  # dlt's PostgreSQL makes only this hint a constraint
-            loader_file_format=file_format,
-        )
-    m.extra = {"dataset": pipeline.dataset_name, "rows_in_table": _dlt_table_rows(pipeline)}
-    return m
+    label = DLT_FILE_FORMATS[file_format]
+    out = []
+    for name, data in (
+        (f"peer load: dlt merge into the empty table ({label})", rows),
+        (f"peer merge: dlt merge, 10% changed, into the loaded table ({label})", changed),
+    ):
+        with measure(name, data.num_rows) as m:
+            pipeline.run(
+                data,
+                table_name="population",
+                write_disposition="merge",
+                primary_key="id_number",
+                columns={"id_number": {"unique": True}},  # dlt's PostgreSQL makes only this hint a constraint
+                loader_file_format=file_format,
+            )
+        m.extra = {"dataset": pipeline.dataset_name, "rows_in_table": _dlt_table_rows(pipeline)}
+        out.append(m)
+    return out
 
 
 def _dlt_credentials(store_uri: str) -> str:

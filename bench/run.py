@@ -64,8 +64,11 @@ def main() -> int:
         }
         print(f"== {name}: exit {code} in {ran[name]['seconds']} s", flush=True)
     RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"suite-{args.scale:g}.json"
+    if args.only and out.exists():  # a partial re-run keeps the other benchmarks' entries
+        ran = {**json.loads(out.read_text()).get("benchmarks", {}), **ran}
     summary = {"scale": args.scale, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "benchmarks": ran}
-    (RESULTS / f"suite-{args.scale:g}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    out.write_text(json.dumps(summary, indent=2) + "\n")
     return 0 if all(r["exit"] == 0 for r in ran.values()) else 1
 
 

@@ -94,7 +94,7 @@ def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
 
         @task(task_id="quality_check")
         def quality_check(summary: dict) -> dict:
-            """Cross-department findings and the GX checkpoint over the standard tables (updates Data Docs)."""
+            """Cross-department findings and GX over the rows this batch wrote (whole tables: ``quality_daily``)."""
             from quality.tasks import quality_check as run_quality_check
 
             return run_quality_check(spec.name, spec.table, summary["batch_id"])

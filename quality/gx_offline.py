@@ -89,10 +89,15 @@ def rewrite(html: str, to_site_root: str) -> str:
     return _CDN_ATTRIBUTES.sub("", html)
 
 
-def make_offline(site: Path) -> list[str]:
+def make_offline(site: Path, since: float | None = None) -> list[str]:
     """Vendor the assets into a built Data Docs site and rewrite its pages to use them.
 
     Idempotent: pages already rewritten are left as they are.
+
+    Args:
+        site: The Data Docs site.
+        since: Only pages written at or after this time (``time.time()``) are looked at: a run that
+            rebuilt a few pages need not read every page of a site that grows with each run.
 
     Returns:
         Remote resources still named by some page (``page: url``), each also logged as a warning:
@@ -101,6 +106,8 @@ def make_offline(site: Path) -> list[str]:
     shutil.copytree(ASSETS, site / VENDOR, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.md"))
     left: list[str] = []
     for page in sorted(site.rglob("*.html")):
+        if since is not None and page.stat().st_mtime < since:
+            continue
         html = page.read_text(encoding="utf-8")
         depth = os.path.relpath(site, page.parent)
         offline = rewrite(html, "" if depth == "." else f"{Path(depth).as_posix()}/")

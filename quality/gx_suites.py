@@ -24,10 +24,11 @@ so no credential is written into GX's configuration files.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -195,16 +196,44 @@ def suite_for(table: Table, today: dt.date | None = None) -> Any:
             if name not in RULE_EXPECTATIONS:
                 raise KeyError(f"{table.qualified_name}.{f.name}: rule {name!r} has no GX expectation mapping")
             expectations.extend(RULE_EXPECTATIONS[name](f, today))
+    return gx.ExpectationSuite(name=suite_name(table), expectations=[*expectations, key_expectation(table)])
+
+
+def key_expectation(table: Table) -> Any:
+    """The table-wide expectation of a suite: the business key is unique over the whole table."""
+    import great_expectations as gx
+
     if len(table.key) == 1:
-        expectations.append(gx.expectations.ExpectColumnValuesToBeUnique(column=table.key[0]))
-    else:
-        expectations.append(gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=list(table.key)))
-    return gx.ExpectationSuite(name=suite_name(table), expectations=expectations)
+        return gx.expectations.ExpectColumnValuesToBeUnique(column=table.key[0])
+    return gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=list(table.key))
+
+
+def batch_suite_for(table: Table, today: dt.date | None = None) -> Any:
+    """The suite of one batch's rows: every row-level expectation of :func:`suite_for`, without the key's uniqueness.
+
+    Uniqueness needs the whole table; :mod:`quality.batch_quality` has the database judge it instead.
+    """
+    import great_expectations as gx
+
+    whole = suite_for(table, today)
+    key = label(key_expectation(table).configuration)
+    rows = [e for e in whole.expectations if label(e.configuration) != key]
+    return gx.ExpectationSuite(name=batch_suite_name(table), expectations=rows)
+
+
+def label(config: Any) -> str:
+    """How an expectation is named in results: its description, else ``type(column)``."""
+    return config.description or f"{config.type}({config.kwargs.get('column', '')})"
 
 
 def suite_name(table: Table) -> str:
     """The GX suite name of a table (``shared.population`` → ``shared.population``)."""
     return table.qualified_name
+
+
+def batch_suite_name(table: Table) -> str:
+    """The GX suite name of one batch's rows of a table (``shared.population.batch``)."""
+    return table.qualified_name + ".batch"
 
 
 def gx_root() -> Path:
@@ -229,6 +258,8 @@ class SuiteResult:
     failed: list[str]
     rows: int | None
     """Rows the suite validated (``None`` if no expectation reported a count)."""
+    unexpected: dict[str, int] = field(default_factory=dict)
+    """Unexpected (failing) rows per expectation :func:`identity`, for every expectation that reported a count."""
 
 
 @dataclass(frozen=True)
@@ -273,8 +304,7 @@ def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = 
     """
     from quality import gx_lock, gx_quiet
 
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    os.environ[_URI_VARIABLE] = _sqlalchemy_uri(uri)
+    point_gx_at(uri)
     root = gx_root()
     with gx_lock.locked(root), gx_quiet.quiet_logs():
         result = _run_locked(uri, root, tables, today)
@@ -289,20 +319,48 @@ def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = 
     return result
 
 
+def suite_result(validation: Any, table: str | None = None) -> SuiteResult:
+    """One suite's outcome from a GX validation result (``table`` defaults to the suite's name)."""
+    return SuiteResult(
+        table=table or validation.suite_name,
+        success=bool(validation.success),
+        evaluated=len(validation.results),
+        failed=[label(r.expectation_config) for r in validation.results if not r.success],
+        rows=_rows(validation.results),
+        unexpected={
+            identity(r.expectation_config): n for r in validation.results if (n := _unexpected_count(r)) is not None
+        },
+    )
+
+
+def identity(config: Any) -> str:
+    """An expectation's identity across runs: its type and arguments (two regexes on one column differ)."""
+    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "result_format")}
+    return f"{config.type} {json.dumps(kwargs, sort_keys=True, default=str, ensure_ascii=False)}"
+
+
+def _unexpected_count(result: Any) -> int | None:
+    """How many rows failed an expectation (an unexpected-rows query reports its count as the observed value)."""
+    counted = result.result.get("unexpected_count")
+    if counted is None and result.expectation_config.type == "unexpected_rows_expectation":
+        counted = result.result.get("observed_value")
+    return counted if isinstance(counted, int) else None
+
+
 def _rows(results: list[Any]) -> int | None:
     counts = [r.result["element_count"] for r in results if isinstance(r.result.get("element_count"), int)]
     return max(counts) if counts else None
 
 
-def _run_locked(uri: str, root: Path, tables: list[Table] | None, today: dt.date | None) -> GxRun:
+def open_context(root: Path) -> tuple[Any, Any]:
+    """The GX file context in ``root`` and its PostgreSQL data source (added on first use).
+
+    Call with the GX home locked (:mod:`quality.gx_lock`) and ``$HUB_GX_STORE`` set (see :func:`run`).
+    """
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
 
-    from quality import gx_offline, gx_quiet, report, report_html
-    from schemas.tables import TABLES
+    from quality import gx_quiet
 
-    tables = tables or list(TABLES.values())
-    checkpoint_name = CHECKPOINT if len(tables) == len(TABLES) else CHECKPOINT + "_" + "_".join(t.name for t in tables)
     log.debug("GX home %s: opening the context", root)
     context = gx.get_context(mode="file", project_root_dir=str(root))
     gx_quiet.disable_progress_bars(context)
@@ -310,17 +368,39 @@ def _run_locked(uri: str, root: Path, tables: list[Table] | None, today: dt.date
         source = context.data_sources.get(DATASOURCE)
     except KeyError:
         source = context.data_sources.add_postgres(DATASOURCE, connection_string="${" + _URI_VARIABLE + "}")
+    return context, source
+
+
+def whole_table_batch(source: Any, asset_name: str, schema: str, name: str) -> Any:
+    """The ``whole_table`` batch definition of a table asset of ``source`` (both added on first use)."""
+    try:
+        asset = source.get_asset(asset_name)
+    except LookupError:
+        asset = source.add_table_asset(asset_name, table_name=name, schema_name=schema)
+    try:
+        return asset.get_batch_definition("whole_table")
+    except (KeyError, LookupError):
+        return asset.add_batch_definition_whole_table("whole_table")
+
+
+def point_gx_at(uri: str) -> None:
+    """Hand the store URI to GX through ``$HUB_GX_STORE`` (never written into GX's files); analytics off."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ[_URI_VARIABLE] = _sqlalchemy_uri(uri)
+
+
+def _run_locked(uri: str, root: Path, tables: list[Table] | None, today: dt.date | None) -> GxRun:
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    from schemas.tables import TABLES
+
+    tables = tables or list(TABLES.values())
+    checkpoint_name = CHECKPOINT if len(tables) == len(TABLES) else CHECKPOINT + "_" + "_".join(t.name for t in tables)
+    context, source = open_context(root)
     definitions = {}
     for table in TABLES.values():  # every table keeps its asset, suite and definition, even if not run now
-        asset_name = table.qualified_name
-        try:
-            asset = source.get_asset(asset_name)
-        except LookupError:
-            asset = source.add_table_asset(asset_name, table_name=table.name, schema_name=table.schema)
-        try:
-            batch = asset.get_batch_definition("whole_table")
-        except (KeyError, LookupError):
-            batch = asset.add_batch_definition_whole_table("whole_table")
+        batch = whole_table_batch(source, table.qualified_name, table.schema, table.name)
         suite = context.suites.add_or_update(suite_for(table, today))
         definitions[table.qualified_name] = context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=table.qualified_name, data=batch, suite=suite)
@@ -336,26 +416,26 @@ def _run_locked(uri: str, root: Path, tables: list[Table] | None, today: dt.date
     )
     result = checkpoint.run()
     context.build_data_docs()  # the action rebuilt only what this run touched: list every table's suite
-    suites = []
-    for validation in result.run_results.values():
-        failed = [
-            r.expectation_config.description
-            or f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')})"
-            for r in validation.results
-            if not r.success
-        ]
-        suites.append(
-            SuiteResult(
-                table=validation.suite_name,
-                success=bool(validation.success),
-                evaluated=len(validation.results),
-                failed=failed,
-                rows=_rows(validation.results),
-            )
-        )
+    suites = [suite_result(validation) for validation in result.run_results.values()]
+    page = finish_docs(uri)
+    log.debug("GX home %s: Data Docs updated", root)
+    return GxRun(success=bool(result.success), suites=suites, docs_index=docs_dir() / "index.html", report_page=page)
+
+
+def finish_docs(uri: str, since: float | None = None) -> Path:
+    """Write the quality report next to the Data Docs, link it from the index, make the site offline.
+
+    Args:
+        uri: The store.
+        since: Only pages written from this time on need rewriting (see :func:`quality.gx_offline.make_offline`).
+
+    Returns:
+        The report page.
+    """
+    from quality import gx_offline, report, report_html
+
     docs = docs_dir()
     page = report_html.write(report.build(uri), docs)
     _link_report(docs / "index.html", page.name)
-    gx_offline.make_offline(docs)
-    log.debug("GX home %s: Data Docs updated", root)
-    return GxRun(success=bool(result.success), suites=suites, docs_index=docs / "index.html", report_page=page)
+    gx_offline.make_offline(docs, since)
+    return page

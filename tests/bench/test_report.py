@@ -87,3 +87,87 @@ def test_push_is_compared_with_the_platform_quota(results: Path) -> None:
     assert push.endswith(
         "| 9,500 | one POST per record (sequential), 20 requests/s quota 19 | 500.00 | 10,000 | 0.95 |"
     )
+
+
+def _add_stages(results: Path, scale: str, persons: int, stages: list[dict]) -> None:
+    path = results / f"population-{persons}.json"
+    doc = json.loads(path.read_text())
+    doc["results"].extend(stages)
+    _write(results, path.name, doc)
+
+
+def test_the_best_peer_leads_and_the_slower_defaults_follow(results: Path) -> None:
+    _add_stages(
+        results,
+        "1",
+        3_000_000,
+        [
+            {"name": "peer extract: pandas.read_sql (ADBC connection)", "rows": 3_000_000, "rows_per_second": 600_000},
+            {
+                "name": "peer extract: pandas.read_sql (default: SQLAlchemy engine)",
+                "rows": 3_000_000,
+                "rows_per_second": 150_000,
+            },
+        ],
+    )
+    lines = report.peer_table("1.0")
+    at = next(i for i, line in enumerate(lines) if "extract: ShareHub" in line)
+    assert lines[at].endswith("| 810,000 | pandas.read_sql (ADBC connection) 600,000 | 1.35 | 1,620,000 | 0.50 |")
+    assert "pandas.read_sql 270,000 | 3.00 |" in lines[at + 1]  # an older result's label, still shown
+    assert "pandas.read_sql (default: SQLAlchemy engine) 150,000 | 5.40 |" in lines[at + 2]  # fastest first
+
+
+def test_the_end_to_end_ceiling_is_extraction_then_copy_in_series(results: Path) -> None:
+    _add_stages(
+        results,
+        "1",
+        3_000_000,
+        [
+            {
+                "name": "load: ceiling, ADBC COPY into a bare unindexed table",
+                "rows": 3_000_000,
+                "rows_per_second": 540_000,
+            },
+            {"name": "end to end: initial load (run_ingest)", "rows": 3_000_000, "rows_per_second": 250_000},
+        ],
+    )
+    line = next(line for line in report.peer_table("1.0") if "end to end: initial load" in line)
+    # 1 / (1/1,620,000 + 1/540,000) = 405,000 rows a second
+    assert line.endswith("| 405,000 | 0.62 |")
+
+
+def test_quality_is_timed_as_a_share_of_the_initial_load(results: Path) -> None:
+    _add_stages(
+        results,
+        "1",
+        3_000_000,
+        [
+            {
+                "name": "end to end: initial load (run_ingest)",
+                "rows": 3_000_000,
+                "rows_per_second": 300_000,
+                "seconds": 10.0,
+            },
+            {
+                "name": "quality_check after one day of changes (findings + GX on the batch's rows)",
+                "rows": 435,
+                "rows_per_second": 100,
+                "seconds": 4.4,
+            },
+        ],
+    )
+    lines = report.quality_table("1.0")
+    assert "| quality_check after one day of changes (findings + GX on the batch's rows) | 435 | 4.40 | 44% |" in lines
+    assert lines[-1] == "| end to end: initial load (run_ingest) | 3,000,000 | 10.00 | 100% |"
+
+
+def test_readme_blocks_are_rewritten_in_place(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- bench:peers -->\nold\ntable\n<!-- /bench:peers -->\noutro\n", encoding="utf-8")
+    report.rewrite_readme(readme, {"peers": ["| a |", "| b |"]})
+    assert (
+        readme.read_text(encoding="utf-8")
+        == "intro\n<!-- bench:peers -->\n| a |\n| b |\n<!-- /bench:peers -->\noutro\n"
+    )
+    with pytest.raises(ValueError, match="bench:scaling"):
+        report.rewrite_readme(readme, {"scaling": ["| c |"]})

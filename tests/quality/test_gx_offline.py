@@ -143,3 +143,21 @@ def test_data_docs_render_offline_when_served(served: str, site: Path, tmp_path:
     assert page.remote_requests() == []
     assert "shared.population" in page.dom
     assert 'data-index="0"' in page.dom  # its results table, drawn by bootstrap-table
+
+
+def test_only_pages_written_since_the_run_began_are_rewritten(tmp_path: Path) -> None:
+    import os
+    import time
+
+    url = next(iter(gx_offline.CDN_COPIES))
+    page = f'<html><head><script src="{url}"></script></head><body></body></html>'
+    old, new = tmp_path / "old.html", tmp_path / "validations" / "new.html"
+    new.parent.mkdir()
+    for p in (old, new):
+        p.write_text(page, encoding="utf-8")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    gx_offline.make_offline(tmp_path, since=time.time() - 60)
+    assert url in old.read_text(encoding="utf-8")  # left for the daily full rebuild
+    assert url not in new.read_text(encoding="utf-8") and "../" in new.read_text(encoding="utf-8")
+    gx_offline.make_offline(tmp_path)
+    assert url not in old.read_text(encoding="utf-8")

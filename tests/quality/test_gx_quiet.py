@@ -35,7 +35,7 @@ def test_a_successful_quality_check_logs_one_summary_line_and_nothing_else_of_gx
     capfd.readouterr()
     caplog.set_level(logging.DEBUG)
 
-    result = quality_check("ga_population", "shared.population", "run-1", store=store)
+    result = quality_check("ga_population", "shared.population", "ga_population:run-1", store=store)
 
     out, err = capfd.readouterr()
     assert result["suites"] == {"shared.population": True}
@@ -44,9 +44,10 @@ def test_a_successful_quality_check_logs_one_summary_line_and_nothing_else_of_gx
     assert [r.getMessage() for r in caplog.records if r.name.startswith("great_expectations")] == []
     evaluated = len(suite_for(TABLES["shared.population"], TODAY).expectations)
     info = [r for r in caplog.records if r.levelno >= logging.INFO]  # what a task log at INFO shows
-    assert [r.getMessage() for r in info if r.name == "quality.gx_suites"] == [
-        f"GX suite shared.population: {evaluated} expectations evaluated, 0 failed, {loaded:,} rows"
-    ]
+    assert [r.getMessage() for r in info if r.name == "quality.batch_quality"] == [
+        f"GX batch ga_population:run-1 of shared.population: {loaded:,} rows (the whole table), "
+        f"{evaluated} expectations evaluated, 0 failed"
+    ]  # the batch suite plus the key's uniqueness, judged by the database
     config = yaml.safe_load((gx_root() / "gx" / "great_expectations.yml").read_text(encoding="utf-8"))
     assert config["progress_bars"] == {"globally": False, "metric_calculations": False}
 

@@ -1,4 +1,4 @@
-"""The ``quality_check`` task after a real DAG run: findings recomputed, Data Docs with a suite per table."""
+"""The ``quality_check`` task after a real DAG run: findings recomputed, the batch's rows validated, Data Docs."""
 
 from __future__ import annotations
 
@@ -20,13 +20,15 @@ def test_ingest_dag_runs_quality_check_and_updates_data_docs(airflow_db, store, 
     _run_id, state = run_dag_once("ingest_ga_population", dt.datetime(2026, 11, 2, 1, tzinfo=dt.UTC))
     assert state == "success"  # ingest, verify_ledger and quality_check all succeeded
     index = (docs_dir() / "index.html").read_text(encoding="utf-8")
-    for name in TABLES:
-        assert name in index
+    assert "shared.population.batch" in index  # the batch's rows were validated; whole tables are quality_daily's
+    assert not any(name in index for name in TABLES if name != "shared.population")
     assert 'href="quality_report.html"' in index
-    suites = list((docs_dir() / "expectations").rglob("*.html"))
-    assert len(suites) == len(TABLES)
+    suites = [p.relative_to(docs_dir() / "expectations").parts for p in (docs_dir() / "expectations").rglob("*.html")]
+    assert suites == [("shared", "population", "batch.html")]
     validations = list((docs_dir() / "validations").rglob("*.html"))
-    assert validations and all("shared.population" in str(v) for v in validations)  # the loaded table
+    assert validations and all(
+        v.is_relative_to(docs_dir() / "validations" / "shared" / "population") for v in validations
+    )
     assert "ga_population" in (docs_dir() / "quality_report.html").read_text(encoding="utf-8")
     with psycopg.connect(store) as conn:
         assert conn.execute("SELECT count(*) FROM quality.finding").fetchone()[0] == 0  # only population loaded

@@ -1,0 +1,40 @@
+"""Builds the ``quality_daily`` DAG (wiring only; the work is in :func:`quality.tasks.daily_validation`)."""
+
+from __future__ import annotations
+
+from airflow.sdk import DAG, CronTriggerTimetable, task
+
+from hub.dag_factory import DEFAULT_ARGS, START_DATE
+
+DAG_ID = "quality_daily"
+SCHEDULE = "30 2 * * *"
+"""02:30 in Yinchuan: after the night's file drops, before the working day's queries."""
+TIMEZONE = "Asia/Shanghai"
+
+
+def build_quality_daily_dag(module_doc: str) -> DAG:
+    """The DAG validating every standard table whole with GX once a day and rebuilding the Data Docs.
+
+    Args:
+        module_doc: The DAG file's docstring, used as ``doc_md``.
+    """
+    with DAG(
+        dag_id=DAG_ID,
+        schedule=CronTriggerTimetable(SCHEDULE, timezone=TIMEZONE),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        doc_md=module_doc,
+        tags=["sharehub", "quality"],
+    ) as dag:
+
+        @task(task_id="validate_all_tables")
+        def validate_all_tables() -> dict:
+            """Recompute the findings and run every table's whole-table suite; report failing suites."""
+            from quality.tasks import daily_validation
+
+            return daily_validation()
+
+        validate_all_tables()
+    return dag

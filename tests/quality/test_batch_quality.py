@@ -1,0 +1,125 @@
+"""Quality per batch finds exactly what whole-table validation finds on the same rows (real store, real GX)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import psycopg
+import pytest
+from stdnum.cn import ric
+
+from quality import batch_quality, gx_suites
+from quality.tasks import QualityCheckFailed, quality_check
+from schemas.tables import TABLES
+from tests.quality.shared_rows import insert
+from tests.quality.test_findings import _person
+
+TODAY = dt.date(2026, 11, 23)
+POPULATION = TABLES["shared.population"]
+UNIQUE_KEY = "expect_column_values_to_be_unique(id_number)"
+UNIQUE_KEY_ID = 'expect_column_values_to_be_unique {"column": "id_number"}'
+
+
+def _ids(n: int, start: int = 1) -> list[str]:
+    """``n`` valid identity numbers (born 1950-01-01 onwards, one a day)."""
+    out = []
+    for i in range(start, start + n):
+        born = dt.date(1950, 1, 1) + dt.timedelta(days=i)
+        base = f"640104{born:%Y%m%d}{i % 1000:03d}"
+        out.append(base + ric.calc_check_digit(base + "0"))
+    return out
+
+
+def _rows(ids: list[str], batch: str) -> list[dict]:
+    return [_person(i, "NORMAL") | {"batch_id": batch} for i in ids]
+
+
+def _three_batches(store: str) -> list[str]:
+    """Three batches into shared.population: two with assorted bad rows, one clean."""
+    ids = _ids(30)
+    a = _rows(ids[:10], "src:a")
+    a[0]["id_number"] = ids[0][:17] + ("1" if ids[0][17] != "1" else "2")  # wrong check character
+    a[1]["name"] = "张\u200b三"  # zero-width space
+    a[2]["name"] = "张" * 51  # longer than declared
+    b = _rows(ids[10:20], "src:b")
+    b[0]["id_number"] = ids[10][:17] + "Y"  # malformed (and so no check-character verdict)
+    b[1]["name"] = "李\u200b四"  # the same failure as batch a, on another row
+    b[2]["address"] = " 宁夏银川"  # leading space
+    c = _rows(ids[20:], "src:c")
+    for rows in (a, b, c):
+        insert(store, "shared.population", rows)
+    return ["src:a", "src:b", "src:c"]
+
+
+def _assert_same_failures(whole: gx_suites.SuiteResult, batches: list[gx_suites.SuiteResult]) -> None:
+    assert set(whole.failed) == {f for b in batches for f in b.failed}
+    summed: Counter[str] = Counter()
+    for b in batches:
+        summed.update(b.unexpected)
+    assert whole.unexpected and set(whole.unexpected) == set(summed)  # every expectation reported a count
+    for expectation, count in whole.unexpected.items():
+        assert summed[expectation] == count, expectation
+    assert sum(b.rows or 0 for b in batches) == whole.rows
+
+
+def test_batches_find_exactly_the_whole_tables_failures(store: str) -> None:
+    batches = _three_batches(store)
+    (whole,) = gx_suites.run(store, [POPULATION], today=TODAY).suites
+    per_batch = [batch_quality.validate_batch(store, POPULATION, b, today=TODAY) for b in batches]
+    assert not whole.success and len(whole.failed) >= 4
+    _assert_same_failures(whole, per_batch)
+    a, b, c = per_batch
+    assert "id_number: GB 11643-1999 check character matches" in a.failed
+    assert "expect_column_values_to_match_regex(id_number)" in b.failed and b.rows == 10
+    assert c.success and not c.failed and c.unexpected[UNIQUE_KEY_ID] == 0
+    assert sum(whole.unexpected.values()) == 6  # six bad rows, each failing one expectation
+    assert sum(1 for n in whole.unexpected.values() if n) == 5  # the two zero-width spaces fail the same one
+
+
+def test_a_batch_that_is_the_whole_table_is_validated_in_place(store: str) -> None:
+    rows = _rows(_ids(5), "src:full")
+    rows[0]["name"] = " 张三"
+    insert(store, "shared.population", rows)
+    (whole,) = gx_suites.run(store, [POPULATION], today=TODAY).suites
+    with psycopg.connect(store, autocommit=True) as conn:
+        where = batch_quality.stage_batch(conn, POPULATION, "src:full")
+    assert where.whole_table and where.rows == 5
+    full = batch_quality.validate_batch(store, POPULATION, "src:full", today=TODAY)
+    _assert_same_failures(whole, [full])
+    assert full.failed == ["expect_column_values_to_not_match_regex(name)"]
+
+
+def test_duplicate_keys_across_batches_are_found_by_the_database(store: str) -> None:
+    with psycopg.connect(store) as conn:  # only a table that lost its key can hold duplicates
+        conn.execute("ALTER TABLE shared.population DROP CONSTRAINT population_pkey")
+    ids = _ids(6)
+    insert(store, "shared.population", _rows(ids[:3], "src:x"))
+    insert(store, "shared.population", _rows([ids[0], *ids[3:]], "src:y"))  # ids[0] again
+    with psycopg.connect(store) as conn:
+        assert not batch_quality.key_enforced(conn, POPULATION)
+    (whole,) = gx_suites.run(store, [POPULATION], today=TODAY).suites
+    x, y = (batch_quality.validate_batch(store, POPULATION, b, today=TODAY) for b in ("src:x", "src:y"))
+    assert whole.failed == [UNIQUE_KEY] and whole.unexpected[UNIQUE_KEY_ID] == 2
+    assert x.failed == y.failed == [UNIQUE_KEY]
+    assert x.unexpected[UNIQUE_KEY_ID] == y.unexpected[UNIQUE_KEY_ID] == 1
+    _assert_same_failures(whole, [x, y])
+
+
+def test_the_primary_key_vouches_for_uniqueness(store: str) -> None:
+    with psycopg.connect(store) as conn:
+        assert batch_quality.key_enforced(conn, POPULATION)
+        assert batch_quality.key_enforced(conn, TABLES["shared.service_case_step"])
+
+
+def test_quality_check_fails_only_for_the_batch_that_stored_bad_rows(store: str) -> None:
+    _three_batches(store)
+    assert quality_check("src", "shared.population", "src:c", store=store)["rows_validated"] == 10
+    with pytest.raises(QualityCheckFailed, match=r"batch src:b .*expect_column_values_to_match_regex\(id_number\)"):
+        quality_check("src", "shared.population", "src:b", store=store)
+
+
+def test_a_batch_that_wrote_nothing_passes_without_gx(store: str) -> None:
+    _three_batches(store)
+    result = batch_quality.validate_batch(store, POPULATION, "src:nothing-changed", today=TODAY)
+    assert result.success and result.rows == 0 and result.evaluated == 1

@@ -72,7 +72,7 @@ def test_every_status_code_maps() -> None:
 
 
 def _statuses() -> tuple[list[str], list[str | None]]:
-    from schemas.mappings.ga_population import code_map
+    from schemas.convert import code_map
     from schemas.mappings.sc_market_entities import STATUS_FROM_DJZT
 
     codes = ["1", "2", "3", "4", "9"]

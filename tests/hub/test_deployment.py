@@ -33,7 +33,7 @@ def _conn_ids_named_in_code() -> dict[str, str]:
 
 def test_every_connection_named_in_code_is_declared() -> None:
     named = _conn_ids_named_in_code()
-    assert {"hub_store", "provincial_platform", "certificate_signer", "ga_population"} <= set(named)
+    assert {"hub_store", "provincial_platform", "certificate_signer"} <= set(named)  # sources: by registry name
     undeclared = {c: where for c, where in named.items() if c not in connection_ids()}
     assert undeclared == {}
 

@@ -60,7 +60,7 @@ def main() -> None:
     process = provision.start(home, home / "server.log")
     try:
         spec = registry.get("rs_social_insurance")
-        options = {"fields": spec.load_mapping().source_columns} | dict(spec.options)
+        options = spec.connector.options(spec.load_mapping().source_columns)
         source = build(spec.name, get_connection(spec.conn_id), options)
         with measure("extract: RestPagedSource full read (page_size 1000)", rows) as m:
             read = sum(b.data.num_rows for b in source.read(None))

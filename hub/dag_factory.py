@@ -11,7 +11,7 @@ import datetime as dt
 from airflow.sdk import DAG, Asset, BaseOperator, DeadlineAlert, DeadlineReference, SyncCallback, task
 
 from hub.ops.freshness import deadline_interval, deadline_missed
-from hub.registry import SourceSpec
+from hub.registry import SourceSpec, WaitForFile
 
 OWNER = "sharehub-data-engineering"
 START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -45,7 +45,8 @@ def freshness_deadline(spec: SourceSpec) -> DeadlineAlert:
 def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
     """The ingest DAG of one source: ``ingest`` (extract → map → validate → load), ``verify_ledger``, ``quality_check``.
 
-    A source whose options name ``wait_for`` first waits for that file (see :func:`wait_for_delivery`).
+    A source declaring a :class:`hub.registry.WaitForFile` sensor first waits for that file (see
+    :func:`wait_for_delivery`).
 
     Args:
         spec: The registry entry.
@@ -68,7 +69,7 @@ def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
         tags=["sharehub", "ingest", spec.department],
     ) as dag:
 
-        @task(task_id="ingest", outlets=[table_asset(t) for t in (spec.table, *spec.extra_tables)])
+        @task(task_id="ingest", outlets=[table_asset(t) for t in spec.tables])
         def ingest(run_id: str | None = None) -> dict:
             """Extract, map, validate and load one batch; returns the ledger counts."""
             from hub.ops.lineage import record_ingest
@@ -108,21 +109,20 @@ def build_ingest_dag(spec: SourceSpec, module_doc: str) -> DAG:
 
 
 def wait_for_delivery(spec: SourceSpec) -> BaseOperator | None:
-    """A deferrable wait for the file named by the spec's ``wait_for`` option, if it has one.
+    """A deferrable wait for the file the spec's :class:`hub.registry.WaitForFile` sensor names, if it has one.
 
-    ``wait_for`` is a path (templated, glob allowed) relative to the ``path`` of the source's
-    ``fs`` connection, e.g. the day's ``.ok`` marker. The sensor checks once, then defers to
-    the triggerer: waiting holds no worker slot.
+    The path (templated, glob allowed) is relative to the ``path`` of the source's ``fs``
+    connection, e.g. the day's ``.ok`` marker. The sensor checks once, then defers to the
+    triggerer: waiting holds no worker slot.
     """
-    target = spec.options.get("wait_for")
-    if not target:
+    if not isinstance(spec.sensor, WaitForFile):
         return None
     from airflow.providers.standard.sensors.filesystem import FileSensor
 
     return FileSensor(
         task_id="wait_for_delivery",
         fs_conn_id=spec.conn_id,
-        filepath=target,
+        filepath=spec.sensor.path,
         deferrable=True,
         poke_interval=WAIT_POKE_INTERVAL.total_seconds(),
         timeout=WAIT_TIMEOUT.total_seconds(),

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connectors.provincial import PLATFORM_CONN_ID
+from hub import registry
 from hub.push.signer import SIGNER_CONN_ID
-from hub.registry import SOURCES
 from hub.settings import API_STORE_CONN_ID, AUDIT_KEY_CONN_ID, STORE_CONN_ID
 
 
@@ -55,16 +55,26 @@ PROVINCIAL_POOL = PoolSpec("provincial_platform", 1, "Provincial platform (quota
 
 POOLS: tuple[PoolSpec, ...] = (PROVINCIAL_POOL,)
 
-CONNECTIONS: tuple[ConnectionSpec, ...] = (
-    ConnectionSpec(STORE_CONN_ID, "the shared store (PostgreSQL): standard tables, ledger, outbox, audit"),
-    ConnectionSpec(API_STORE_CONN_ID, "the data API's least-privilege login to the store (role <database>__api)"),
-    ConnectionSpec(AUDIT_KEY_CONN_ID, "the key audit checkpoints are signed with (password, >= 32 characters)"),
-    *(ConnectionSpec(spec.conn_id, f"source {spec.name}: {spec.title}") for spec in SOURCES),
-    ConnectionSpec(PLATFORM_CONN_ID, "the provincial platform (http: login = app id, password = app secret)"),
-    ConnectionSpec(
-        SIGNER_CONN_ID, "the issuer's SM2 key (password = private key hex, extra public_key and scheme = sm2)"
-    ),
-)
+
+def connections() -> tuple[ConnectionSpec, ...]:
+    """Every connection the hub reads: store, API login, audit key, each source's, platform, signer.
+
+    Read from the registry when called, so a source registered later (a test's toy source) is
+    included; :data:`CONNECTIONS` is the same list as declared in the code.
+    """
+    return (
+        ConnectionSpec(STORE_CONN_ID, "the shared store (PostgreSQL): standard tables, ledger, outbox, audit"),
+        ConnectionSpec(API_STORE_CONN_ID, "the data API's least-privilege login to the store (role <database>__api)"),
+        ConnectionSpec(AUDIT_KEY_CONN_ID, "the key audit checkpoints are signed with (password, >= 32 characters)"),
+        *(ConnectionSpec(spec.conn_id, f"source {spec.name}: {spec.title}") for spec in registry.SOURCES),
+        ConnectionSpec(PLATFORM_CONN_ID, "the provincial platform (http: login = app id, password = app secret)"),
+        ConnectionSpec(
+            SIGNER_CONN_ID, "the issuer's SM2 key (password = private key hex, extra public_key and scheme = sm2)"
+        ),
+    )
+
+
+CONNECTIONS: tuple[ConnectionSpec, ...] = connections()
 
 
 def pool_names() -> set[str]:
@@ -74,7 +84,7 @@ def pool_names() -> set[str]:
 
 def connection_ids() -> set[str]:
     """The ids of every declared connection."""
-    return {conn.conn_id for conn in CONNECTIONS}
+    return {conn.conn_id for conn in connections()}
 
 
 def pools_import_json() -> str:

@@ -109,7 +109,7 @@ def run_ingest(spec: SourceSpec, run_id: str, *, store: str | None = None, today
             if not window.repeat:
                 from quality.gates import enforce
 
-                enforce(uri, spec.name, extracted=extracted, quarantined=tx.quarantined)
+                enforce(uri, spec.name, spec.gates, extracted=extracted, quarantined=tx.quarantined)
             # --- end batch gates
             merged = tx.merge()
             # -- derived tables (e.g. shared.service_case from its steps): same transaction --

@@ -1,8 +1,7 @@
 """Batch gates: whole-batch checks that fail a run before anything is merged.
 
-A source configures its gates in :data:`SOURCE_GATES` below, next to the defaults (the
-``SourceSpec.options`` are connector settings and go to the connector factory as they are);
-missing keys take the defaults:
+A source declares its gates in the registry (``SourceSpec.gates``, a :class:`GateConfig`);
+fields it does not give keep their defaults:
 
 * ``max_quarantine_rate`` (default 0.10): the share of extracted rows that may be quarantined;
   applies once the batch has at least ``min_rows`` rows (default 100), so a tiny incremental
@@ -18,23 +17,7 @@ it inside the load transaction, so the batch loads nothing and the ledger record
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-DEFAULTS: dict[str, Any] = {
-    "max_quarantine_rate": 0.10,
-    "min_rows": 100,
-    "volume_factor": None,
-    "volume_history": 5,
-    "volume_min_history": 3,
-}
-
-SOURCE_GATES: dict[str, dict[str, Any]] = {
-    # 公安 sends ~1.5% dirt (departments.md); five times that means something broke at the source.
-    "ga_population": {"max_quarantine_rate": 0.08},
-}
-"""Per-source gate settings, by registry name (a source not listed gets :data:`DEFAULTS`)."""
 
 
 class GateFailed(RuntimeError):
@@ -45,24 +28,11 @@ class GateFailed(RuntimeError):
 class GateConfig:
     """The gates of one source (see the module docstring)."""
 
-    max_quarantine_rate: float | None
-    min_rows: int
-    volume_factor: float | None
-    volume_history: int
-    volume_min_history: int
-
-    @classmethod
-    def for_source(cls, source: str) -> GateConfig:
-        """The gates of ``source`` (:data:`SOURCE_GATES` over :data:`DEFAULTS`)."""
-        return cls.from_options(SOURCE_GATES.get(source, {}))
-
-    @classmethod
-    def from_options(cls, given: Mapping[str, Any]) -> GateConfig:
-        """Gate settings over the defaults; unknown keys are an error (a typo would disable a gate)."""
-        unknown = set(given) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(f"unknown gate option(s): {', '.join(sorted(unknown))}")
-        return cls(**{**DEFAULTS, **given})
+    max_quarantine_rate: float | None = 0.10
+    min_rows: int = 100
+    volume_factor: float | None = None
+    volume_history: int = 5
+    volume_min_history: int = 3
 
 
 def recent_volumes(uri: str, source: str, limit: int) -> list[int]:
@@ -113,9 +83,8 @@ def check(source: str, config: GateConfig, *, extracted: int, quarantined: int, 
     return failed
 
 
-def enforce(uri: str, source: str, *, extracted: int, quarantined: int) -> None:
-    """Raise :class:`GateFailed` if any gate of ``source`` fails for this batch."""
-    config = GateConfig.for_source(source)
+def enforce(uri: str, source: str, config: GateConfig, *, extracted: int, quarantined: int) -> None:
+    """Raise :class:`GateFailed` if any of the gates ``config`` of ``source`` fails for this batch."""
     history = recent_volumes(uri, source, config.volume_history) if config.volume_factor is not None else []
     failed = check(source, config, extracted=extracted, quarantined=quarantined, history=history)
     if failed:

@@ -167,7 +167,7 @@ def required(f: Field, ctx: RuleContext) -> list[Failure]:
     column = ctx.data[f.name]
     missing = pc.is_null(column)
     if pa.types.is_string(column.type):
-        missing = pc.or_(missing, pc.equal(column, ""))
+        missing = pc.or_kleene(missing, pc.equal(column, ""))
     return [Failure(f"{f.name}.required", f.name, f"{f.name} is required but missing", _mask(missing))]
 
 

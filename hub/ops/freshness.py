@@ -17,7 +17,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from hub.registry import SOURCES, SourceSpec
+from hub import registry
+from hub.registry import SourceSpec
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +102,11 @@ def freshness(uri: str, now: dt.datetime | None = None) -> list[Freshness]:
                 WHERE source = s.source AND status = 'succeeded'
             ) l ON true
             """,
-            ([s.name for s in SOURCES],),
+            ([s.name for s in registry.SOURCES],),
         ).fetchall()
     loaded = {r[0]: (r[1], r[2]) for r in rows}
     result = []
-    for spec in SOURCES:
+    for spec in registry.SOURCES:
         at, cursor = loaded.get(spec.name, (None, None))
         result.append(
             Freshness(

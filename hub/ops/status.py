@@ -13,9 +13,9 @@ from typing import Any
 
 import psycopg
 
+from hub import registry
 from hub.ops import freshness as fresh
 from hub.push.reconcile import open_alerts
-from hub.registry import SOURCES
 
 
 def _open_findings(conn: psycopg.Connection) -> dict[str, int]:
@@ -105,7 +105,7 @@ def collect(uri: str | None = None) -> dict[str, Any]:
         reconciliation_alerts = open_alerts(conn)
         rejected = _rejected_files(conn)
     sources = []
-    for spec in SOURCES:
+    for spec in registry.SOURCES:
         run = last_runs.get(spec.name)
         batches, failed, extracted = totals.get(spec.name, (0, 0, 0))
         alert = alerts.get(spec.name)
@@ -125,7 +125,7 @@ def collect(uri: str | None = None) -> dict[str, Any]:
                 "ledger": {"batches": batches, "failed": failed, "extracted": int(extracted)},
                 "freshness": freshness[spec.name].to_json(),
                 "quarantine_pending": quarantine.get(spec.name, 0),
-                "findings": sum(findings.get(t, 0) for t in (spec.table, *spec.extra_tables)),
+                "findings": sum(findings.get(t, 0) for t in spec.tables),
                 "last_alert": None if alert is None else {"kind": alert[0], "at": alert[1].isoformat()},
                 "rejected_files": rejected.get(spec.name, []),
             }

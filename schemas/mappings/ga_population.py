@@ -9,25 +9,12 @@ import pyarrow.compute as pc
 from quality import identity, text
 from quality.rules import Failure
 from schemas.codes import PERSON_STATUS_FROM_RYZT
+from schemas.convert import code_map, local_timestamps
 from schemas.mapping import MappedBatch, Mapping, parse_dates, record_refs
 from schemas.model import arrow_schema
 from schemas.tables.population import POPULATION
 
 SOURCE_COLUMNS = ("GMSFHM", "XM", "XB", "MZ", "CSRQ", "HJDZ_XZQHDM", "HJDZ_XZ", "LXDH", "RYZT", "GXSJ")
-SOURCE_TIMEZONE = "Asia/Shanghai"
-
-
-def code_map(values: pa.Array | pa.ChunkedArray, table: dict[str, str]) -> pa.Array:
-    """Translate source codes through ``table``; an unknown code becomes null."""
-    keys = pa.array(list(table))
-    index = pc.index_in(text.clean_code(values), value_set=keys)
-    return pc.take(pa.array(list(table.values())), index)
-
-
-def local_timestamps(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Source timestamps without zone, in Asia/Shanghai, as zone-aware timestamps."""
-    values = pc.cast(values, pa.timestamp("us"))
-    return pc.assume_timezone(values, timezone=SOURCE_TIMEZONE, ambiguous="earliest", nonexistent="earliest")
 
 
 def transform(raw: pa.Table) -> MappedBatch:

@@ -15,8 +15,8 @@ import pyarrow.compute as pc
 
 from quality import identity, text, uscc
 from quality.rules import Failure
+from schemas.convert import code_map
 from schemas.mapping import TIME_OF_DAY, MappedBatch, Mapping, parse_dates, parse_timestamps
-from schemas.mappings.ga_population import code_map
 from schemas.model import arrow_schema
 from schemas.tables.social_insurance import SOCIAL_INSURANCE
 

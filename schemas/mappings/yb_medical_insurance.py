@@ -15,8 +15,8 @@ import pyarrow.compute as pc
 from connectors.file_drop import FILE_COLUMN, LINEAGE_COLUMNS, RECORD_COLUMN
 from quality import identity, text
 from quality.rules import Failure
+from schemas.convert import SOURCE_TIMEZONE, code_map
 from schemas.mapping import TIME_OF_DAY, MappedBatch, Mapping, parse_dates, parse_timestamps
-from schemas.mappings.ga_population import SOURCE_TIMEZONE, code_map
 from schemas.model import arrow_schema
 from schemas.tables.medical_insurance import MEDICAL_INSURANCE
 

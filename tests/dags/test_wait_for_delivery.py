@@ -23,7 +23,7 @@ def test_sources_without_wait_for_have_no_wait_step() -> None:
     from hub.dag_factory import build_ingest_dag
 
     for spec in SOURCES:
-        if "wait_for" not in spec.options:
+        if spec.sensor is None:
             assert "wait_for_delivery" not in build_ingest_dag(spec, "Ingest DAGs").task_ids
 
 

@@ -4,11 +4,11 @@ deployment files (``.env.example``, ``docker-compose.yml``) provide each of them
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 
-import pytest
 import yaml
 
-from hub.deployment import CONNECTIONS, POOLS, connection_ids, pool_names
+from hub.deployment import CONNECTIONS, POOLS, ConnectionSpec, connection_ids, connections, pool_names
 from hub.settings import PROJECT_ROOT
 
 PRODUCTION_PACKAGES = ("hub", "connectors", "quality", "schemas", "dags")
@@ -33,7 +33,7 @@ def _conn_ids_named_in_code() -> dict[str, str]:
 
 def test_every_connection_named_in_code_is_declared() -> None:
     named = _conn_ids_named_in_code()
-    assert {"hub_store", "provincial_platform", "certificate_signer", "ga_population"} <= set(named)
+    assert {"hub_store", "provincial_platform", "certificate_signer"} <= set(named)  # sources: by registry name
     undeclared = {c: where for c, where in named.items() if c not in connection_ids()}
     assert undeclared == {}
 
@@ -54,12 +54,41 @@ def test_pool_and_connection_declarations_are_unique() -> None:
     assert len(connection_ids()) == len(CONNECTIONS)
 
 
-@pytest.mark.parametrize("conn", CONNECTIONS, ids=lambda c: c.conn_id)
-def test_env_example_and_compose_provide_every_connection(conn) -> None:
+def _env_example_vars(env_example: str) -> set[str]:
+    """Variables ``.env.example`` sets or shows (``NAME=`` or a commented ``# NAME=``)."""
+    return {line.lstrip("# ").split("=", 1)[0] for line in env_example.splitlines() if "=" in line}
+
+
+def not_provided(connections: Iterable[ConnectionSpec], env_example: str, compose: dict) -> list[str]:
+    """One message per declared connection that ``.env.example`` or compose's common environment lacks."""
+    files = {
+        ".env.example": _env_example_vars(env_example),
+        "docker-compose.yml x-airflow-common": set(compose["x-airflow-common"]["environment"]),
+    }
+    missing = []
+    for conn in connections:
+        absent = [name for name, provided in files.items() if conn.env_var not in provided]
+        if absent:
+            missing.append(f"{conn.env_var} ({conn.purpose}) is missing from {' and from '.join(absent)}")
+    return missing
+
+
+def _deployment_files() -> tuple[str, dict]:
     env_example = (PROJECT_ROOT / ".env.example").read_text()
-    assert any(line.lstrip("# ").startswith(conn.env_var) for line in env_example.splitlines()), conn.env_var
-    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
-    assert conn.env_var in compose["x-airflow-common"]["environment"], conn.env_var
+    return env_example, yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+
+
+def test_env_example_and_compose_provide_every_connection() -> None:
+    """A source added to the registry without its AIRFLOW_CONN_* in both files fails here, named."""
+    assert not_provided(connections(), *_deployment_files()) == []
+
+
+def test_env_example_and_compose_name_no_undeclared_connection() -> None:
+    """A source removed from the registry (or renamed) leaves no stale AIRFLOW_CONN_* behind."""
+    env_example, compose = _deployment_files()
+    named = _env_example_vars(env_example) | set(compose["x-airflow-common"]["environment"])
+    declared = {c.env_var for c in connections()}
+    assert {v for v in named if v.startswith("AIRFLOW_CONN_")} - declared == set()
 
 
 def test_the_pools_file_hub_up_imports_is_the_declaration() -> None:

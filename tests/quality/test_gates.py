@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import adbc_driver_postgresql.dbapi as adbc
@@ -83,10 +84,7 @@ def test_thirty_percent_bad_rows_fail_the_run_and_load_nothing(store: str, dirty
 
 def test_volume_gate_compares_with_recent_runs(store: str, dirty_source, monkeypatch) -> None:
     uri, clean = dirty_source
-    spec = SPEC
-    monkeypatch.setitem(
-        gates.SOURCE_GATES, "ga_population", {"volume_factor": 3, "volume_min_history": 2, "min_rows": 10}
-    )
+    spec = dataclasses.replace(SPEC, gates=gates.GateConfig(volume_factor=3, volume_min_history=2, min_rows=10))
     gxsj = clean.schema.get_field_index("GXSJ")
     for run in range(3):  # three runs of 100 fresh rows each
         part = clean.slice(run * 100, 100)
@@ -111,9 +109,7 @@ def test_volume_gate_compares_with_recent_runs(store: str, dirty_source, monkeyp
     assert _count(store, "SELECT count(*) FROM shared.population") == before
 
 
-def test_gate_options_are_checked() -> None:
-    with pytest.raises(ValueError, match="max_quarantine_ratio"):
-        gates.GateConfig.from_options({"max_quarantine_ratio": 0.1})
-    config = gates.GateConfig.from_options({"max_quarantine_rate": 0.5})
+def test_gate_settings_apply_over_the_defaults() -> None:
+    config = gates.GateConfig(max_quarantine_rate=0.5)
     assert gates.check("s", config, extracted=1000, quarantined=400, history=[]) == []
     assert gates.check("s", config, extracted=50, quarantined=50, history=[]) == []  # below min_rows

@@ -55,6 +55,15 @@ def _failed(table, rows: list[dict]) -> list[set[str]]:
     return [{f.rule for f in verdict.failures if f.mask[i]} for i in range(len(rows))]
 
 
+def test_a_required_text_field_fails_when_null_or_empty() -> None:
+    """Null as well as empty: ``clean_text`` turns an empty value into null (found by the toy source)."""
+    assert _failed(POPULATION, [_person(name=None), _person(name=""), _person()]) == [
+        {"name.required"},
+        {"name.required"},
+        set(),
+    ]
+
+
 def test_every_declared_rule_is_registered() -> None:
     for table in TABLES.values():
         for f in table.fields:

@@ -15,8 +15,8 @@ import pyarrow.compute as pc
 
 from quality import identity, text, uscc
 from quality.rules import Failure
+from schemas.convert import code_map, local_timestamps
 from schemas.mapping import Derivation, MappedBatch, Mapping
-from schemas.mappings.ga_population import code_map, local_timestamps
 from schemas.model import arrow_schema
 from schemas.tables.service_case import SERVICE_CASE, SERVICE_CASE_STEP
 

@@ -13,8 +13,8 @@ import pyarrow.compute as pc
 
 from quality import text, uscc
 from quality.rules import Failure
+from schemas.convert import code_map, local_timestamps
 from schemas.mapping import MappedBatch, Mapping, record_refs
-from schemas.mappings.ga_population import code_map, local_timestamps
 from schemas.model import arrow_schema
 from schemas.tables.market_entity import MARKET_ENTITY
 

@@ -13,7 +13,7 @@ import pytest
 from hub import registry
 from hub.pipeline import run_ingest
 from quality import uscc
-from schemas.mappings.sc_market_entity import MAPPING
+from schemas.mappings.sc_market_entities import MAPPING
 from simulators.city import CityPlan, persons
 from simulators.sc import entities as sc
 from tests.conftest import connection_env, fresh_database
@@ -72,8 +72,8 @@ def test_every_status_code_maps() -> None:
 
 
 def _statuses() -> tuple[list[str], list[str | None]]:
-    from schemas.mappings.ga_population import code_map
-    from schemas.mappings.sc_market_entity import STATUS_FROM_DJZT
+    from schemas.convert import code_map
+    from schemas.mappings.sc_market_entities import STATUS_FROM_DJZT
 
     codes = ["1", "2", "3", "4", "9"]
     return codes, code_map(pa.array(codes), STATUS_FROM_DJZT).to_pylist()

@@ -14,7 +14,7 @@ from hub import faults, registry
 from hub.pipeline import run_ingest
 from hub.store.migrate import migrate
 from quality.rules import validate
-from schemas.mappings.zw_service_case import MAPPING
+from schemas.mappings.zw_cases import MAPPING
 from schemas.tables.service_case import SERVICE_CASE, SERVICE_CASE_STEP
 from simulators.zw import cases
 from tests.conftest import connection_env, fresh_database

@@ -1,0 +1,65 @@
+"""The README's DAG and connection tables say what the code does: every DAG and connection, no other."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hub.deployment import CONNECTIONS
+from hub.registry import SOURCES
+from hub.settings import PROJECT_ROOT, dags_folder
+
+
+def _table_after(heading: str) -> list[list[str]]:
+    """The cells of the first Markdown table after ``heading`` (header and rule rows dropped)."""
+    lines = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    start = lines.index(heading)
+    first = next(i for i in range(start, len(lines)) if lines[i].startswith("|"))
+    rows = []
+    for line in lines[first:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip().strip("|").split(" | ")])
+    return rows[2:]
+
+
+def _code(cell: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", cell)
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(dags_folder()))
+
+
+def _schedule_terms(dag) -> set[str]:
+    """The cron expressions, presets and asset names a DAG's schedule is made of."""
+    if isinstance(dag.schedule, str):
+        return {dag.schedule}
+    text = repr(dag.schedule)
+    return set(re.findall(r"name='([^']+)'", text)) | set(re.findall(r"expression='([^']+)'", text))
+
+
+def test_the_dag_table_lists_every_dag_with_its_file_and_schedule(dagbag) -> None:
+    rows = {_code(r[0])[0]: r for r in _table_after("### The DAGs")}
+    assert set(rows) == set(dagbag.dag_ids), "README's DAG table differs from the DAGs in dags/"
+    for dag_id, (_, file, schedule, _what) in rows.items():
+        dag = dagbag.dags[dag_id]
+        assert _code(file) == [dag.fileloc.rsplit("/", 1)[-1]], dag_id
+        assert _schedule_terms(dag) <= set(_code(schedule)), f"{dag_id}: schedule cell {schedule!r}"
+
+
+def test_the_dag_table_names_each_sources_tables() -> None:
+    rows = {_code(r[0])[0]: r for r in _table_after("### The DAGs")}
+    for spec in SOURCES:
+        assert set(spec.tables) <= set(_code(rows[spec.dag_id][3])), spec.dag_id
+
+
+def test_the_connection_table_lists_every_declared_connection() -> None:
+    rows = {_code(r[0])[0]: r for r in _table_after("### Connections and secrets")}
+    assert set(rows) == {c.conn_id for c in CONNECTIONS}, "README's connection table differs from hub/deployment.py"
+    for conn_id, (_, _what, example) in rows.items():
+        assert example.startswith(f"`AIRFLOW_CONN_{conn_id.upper()}="), conn_id

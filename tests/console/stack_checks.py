@@ -2,13 +2,15 @@
 
 Airflow lists the plugin and its menu entries; each page, served by the api-server, loads in headless
 Chromium with no failed request and nothing but 127.0.0.1, shows the figures the store holds (checked
-against SQL) and draws its charts. Screenshots go to ``$HUB_HOME/console/`` of the stack, and also to
-``$HUB_CONSOLE_SCREENSHOTS`` when set (the stack's home is removed after the test).
+against SQL) and draws its charts; the UI's plugin route frames the console. Screenshots go to
+``$HUB_HOME/console/`` of the stack, and also to ``$HUB_CONSOLE_SCREENSHOTS`` when set (the stack's
+home is removed after the test).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -52,11 +54,25 @@ def check_console(airflow_url: str, store_uri: str, home: Path) -> None:
         doms[page] = rendered.dom
         browser.screenshot(url, shots / f"{page}.png", work, (1280, 960))
         shutil.rmtree(work)
+    _shown_inside_the_airflow_ui(airflow_url, shots)
     keep = os.environ.get("HUB_CONSOLE_SCREENSHOTS")
     if keep:
         shutil.copytree(shots, keep, dirs_exist_ok=True)
     print(f"console screenshots: {sorted(str(p) for p in shots.glob('*.png'))}", file=sys.stderr)
     _figures_match_the_store(doms, store_uri)
+
+
+def _shown_inside_the_airflow_ui(airflow_url: str, shots: Path) -> None:
+    """The UI's plugin route frames the console page (what an engineer sees from the ShareHub menu)."""
+    url = f"{airflow_url}/plugin/sharehub-sources"
+    work = shots / "work-ui"
+    work.mkdir()
+    rendered = chromium.render(url, work)
+    assert re.search(rf'<iframe[^>]* src="{URL_PREFIX}/sources"', rendered.dom), rendered.dom[-2000:]
+    assert browser.failed_requests(work / "netlog.json", rendered) == []
+    assert rendered.remote_requests() == []
+    browser.screenshot(url, shots / "airflow-ui.png", work, (1280, 900))
+    shutil.rmtree(work)
 
 
 def _figures_match_the_store(doms: dict[str, str], uri: str) -> None:

@@ -31,10 +31,12 @@ COPY schemas schemas
 COPY quality quality
 COPY simulators simulators
 COPY dags dags
+COPY plugins plugins
 RUN pip install --no-deps -e . \
     && mkdir -p "$HUB_HOME/quality" /opt/airflow/logs \
     && chown -R 50000:0 /opt/sharehub /opt/airflow
 
 USER 50000
-ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/sharehub/dags
+ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/sharehub/dags \
+    AIRFLOW__CORE__PLUGINS_FOLDER=/opt/sharehub/plugins
 CMD ["airflow", "version"]

@@ -23,9 +23,10 @@ demo: $(STAMP)
 # The distribution's packages the tests use: Chromium (browser tests) and redis-server (the
 # Celery broker of `hub up --executor celery`).
 system-packages:
-	@command -v chromium >/dev/null && command -v redis-server >/dev/null \
-	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium redis-server >/dev/null) \
-	  || echo "chromium or redis-server could not be installed: the tests that need them will fail or skip" >&2
+	@command -v chromium >/dev/null && command -v redis-server >/dev/null && fc-list :lang=zh | grep -q . \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium redis-server \
+	      fonts-wqy-microhei >/dev/null) \
+	  || echo "chromium, redis-server or a Chinese font could not be installed: the tests that need them will fail or skip" >&2
 
 test: $(STAMP) system-packages
 	$(BIN)/ruff check .

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hub.settings import dags_folder, hub_home
+from hub.settings import dags_folder, hub_home, plugins_folder
 
 LINEAGE_NAMESPACE = "sharehub-640100"
 
@@ -45,6 +45,7 @@ def configure(metadata_uri: str | None = None, home: Path | None = None) -> Path
     airflow_home.mkdir(parents=True, exist_ok=True)
     defaults = {
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder()),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder()),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",

@@ -22,3 +22,8 @@ def hub_home() -> Path:
 def dags_folder() -> Path:
     """The project's DAG folder."""
     return PROJECT_ROOT / "dags"
+
+
+def plugins_folder() -> Path:
+    """The project's Airflow plugins folder (the console, ``plugins/sharehub_console.py``)."""
+    return PROJECT_ROOT / "plugins"

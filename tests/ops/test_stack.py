@@ -286,6 +286,7 @@ def _up_run_everything_down(home: Path, executor: str) -> None:
         else:
             _readme_commands_work(api, home, env)
             _deadline_alert_fires(home, env)
+            _console_shows_the_store(port, home)
     finally:
         began = time.monotonic()
         down = subprocess.run(
@@ -299,6 +300,14 @@ def _up_run_everything_down(home: Path, executor: str) -> None:
     assert list((home / "run").glob("*.pid")) == []
     assert not (home / "run" / "airflow.env").exists()
     assert procs.port_free("127.0.0.1", port)
+
+
+def _console_shows_the_store(port: int, home: Path) -> None:
+    """The ShareHub console in the Airflow UI, after the DAGs ran (tests/console/stack_checks.py)."""
+    from hub.store import embedded
+    from tests.console.stack_checks import check_console
+
+    check_console(f"http://127.0.0.1:{port}", embedded.database_uri(embedded.admin_uri(home), "sharehub"), home)
 
 
 def _task_instances(api: str, dag_ids: list[str]) -> list[dict]:

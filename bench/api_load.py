@@ -5,7 +5,7 @@ It loads a generated 公安 population (real ingest) into a ``bench_access`` dat
 embedded server under ``bench/.work`` (or ``$HUB_HOME``), registers a department, serves the API
 with uvicorn in a subprocess (``hub api serve``) on a free port, and drives it with a bounded
 asyncio + httpx load generator: a verification call (``POST /v1/verify/person``) and a paged
-query (``POST /v1/resources/640100-GA-0001/query``, 100 rows a page, following cursors).
+query (``POST /v1/resources/640100-GA-0001/query``, ``--limit`` rows a page (500), following cursors).
 Results go to ``bench/results/api-load-<scale>.json``. Every request is audited as in production.
 """
 
@@ -80,6 +80,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="requests per scenario")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=640100)
+    parser.add_argument("--limit", type=int, default=500, help="rows per page of the paged query")
     args = parser.parse_args()
     from bench.measure import isolate
 
@@ -133,7 +134,7 @@ def main() -> None:
         def paged(_: dict, state: dict) -> dict:
             return {
                 "path": "/v1/resources/640100-GA-0001/query",
-                "json": {"fields": ["id_number", "name", "gender", "region_code"], "limit": 100}
+                "json": {"fields": ["id_number", "name", "gender", "region_code"], "limit": args.limit}
                 | ({"after": state["after"]} if state.get("after") else {}),
             }
 
@@ -154,6 +155,7 @@ def main() -> None:
         "rows_in_store": rows,
         "audited_reads": audited[0],
         "machine": f"{platform.machine()} {os.cpu_count()} cpu (shared with other jobs)",
+        "page_rows": args.limit,
         "server": "uvicorn, 1 worker, subprocess; load generator asyncio+httpx in another process",
         **results,
     }

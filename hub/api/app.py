@@ -21,7 +21,7 @@ import psycopg
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -33,8 +33,10 @@ from hub.api import docs, inputs
 from hub.api.guard import MAX_BODY_BYTES, Caller, Guard
 from hub.api.pool import Pool
 
-Name = Annotated[str, StringConstraints(max_length=64)]
-Text = Annotated[str, StringConstraints(max_length=2000)]
+Plain = AfterValidator(inputs.plain_text)
+Name = Annotated[str, StringConstraints(max_length=64), Plain]
+Text = Annotated[str, StringConstraints(max_length=2000), Plain]
+Short = Annotated[str, StringConstraints(max_length=32), Plain]
 
 
 class FilterIn(BaseModel):
@@ -50,34 +52,38 @@ class QueryIn(BaseModel):
 
     fields: list[Name] | None = Field(None, max_length=200)
     filters: list[FilterIn] = Field([], max_length=20)
-    after: str | None = Field(None, max_length=4096, description="next_cursor of the previous page")
+    after: Annotated[str, StringConstraints(max_length=4096), Plain] | None = Field(
+        None, description="next_cursor of the previous page"
+    )
     limit: int = Field(100, ge=1, le=reads.MAX_LIMIT)
 
 
 class PersonIn(BaseModel):
     """Identity number and name to verify."""
 
-    id_number: str = Field(max_length=32)
-    name: str = Field(max_length=64)
+    id_number: Short
+    name: Name
 
 
 class EntityIn(BaseModel):
     """A USCC to verify."""
 
-    uscc: str = Field(max_length=32)
+    uscc: Short
 
 
 class CertificateIn(BaseModel):
     """A 证照标识 to verify."""
 
-    certificate_id: str = Field(max_length=128)
+    certificate_id: Annotated[str, StringConstraints(max_length=128), Plain]
 
 
 class PrefillIn(BaseModel):
     """The applicant's identity number and the case (申办流水号) whose applicant they are."""
 
-    id_number: str = Field(max_length=32)
-    case_no: str = Field(min_length=1, max_length=64, description="a case in 640100-ZW-0001 whose applicant this is")
+    id_number: Short
+    case_no: Annotated[str, StringConstraints(min_length=1, max_length=64), Plain] = Field(
+        description="a case in 640100-ZW-0001 whose applicant this is"
+    )
 
 
 class ApplicationIn(BaseModel):
@@ -101,7 +107,7 @@ class ObjectionIn(BaseModel):
     """An objection on one record (``record_key``: the resource's key fields)."""
 
     resource: Name
-    record_key: dict[Name, Annotated[str, StringConstraints(max_length=256)]] = Field(max_length=10)
+    record_key: dict[Name, Annotated[str, StringConstraints(max_length=256), Plain]] = Field(max_length=10)
     field: Name | None = None
     claim: Text
 
@@ -232,6 +238,16 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
         await run_in_threadpool(audit, ev)
         return JSONResponse({"detail": problems}, 422)
 
+    @app.exception_handler(psycopg.DataError)
+    async def unfit_value(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # a value the store cannot take anywhere a route did not expect one: the caller's input, not a fault
+        who = getattr(request.state, "caller", None)
+        why = f"a value does not fit its field: {type(exc).__name__}"
+        await run_in_threadpool(
+            audit, AuditEvent(who and who.dept, "request", "refused", detail=f"{why} ({_where(request)})")
+        )
+        return JSONResponse({"detail": why}, 400)
+
     @app.exception_handler(StarletteHTTPException)
     async def no_route(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if "endpoint" not in request.scope and request.scope.get("path", "").startswith("/v1"):
@@ -317,7 +333,8 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
                 _masked_filter_budget(conn, dept, table, filters)
             page = reads.query(conn, dept, table, body.fields, filters, body.after, body.limit)
             out = {"resource": table.code, "fields": page.fields, "masked": page.masked, "rows": page.rows}
-            return out | {"next_cursor": page.next_cursor}, len(page.rows), page.fields
+            read = list(dict.fromkeys([*page.fields, *(f.field for f in filters)]))  # what was read or filtered on
+            return out | {"next_cursor": page.next_cursor}, len(page.rows), read
 
         return run_read(dept, "query", table.qualified_name, asked, purpose, fn, detail)
 

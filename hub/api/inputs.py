@@ -82,3 +82,17 @@ def _scalar(name: str, v: object) -> None:
     else:
         kind = "an object" if isinstance(v, dict) else "a list" if isinstance(v, list) else type(v).__name__
         raise BadInput(f"filter {name}: value must be text, a number, a boolean or null, not {kind}")
+
+
+def plain_text(value: str) -> str:
+    """A pydantic validator: refuse control characters (but tab and line breaks) and lone surrogates.
+
+    Raises:
+        ValueError: naming the first refused character's code point.
+    """
+    for ch in value:
+        if ch in "\t\n\r":
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            raise ValueError(f"contains U+{ord(ch):04X}, a control or surrogate character")
+    return value

@@ -123,10 +123,14 @@ def _where(request: Request) -> str:
     return f"{request.method} {request.url.path[:200]}"
 
 
-def _audit_request(request: Request, ev: AuditEvent) -> None:
+async def _audit_request(request: Request, ev: AuditEvent) -> None:
     pool: Pool = request.app.state.pool
-    with pool.connection() as conn:
-        append(conn, ev)
+
+    def write() -> None:
+        with pool.connection() as conn:
+            append(conn, ev)
+
+    await run_in_threadpool(write)
 
 
 def _caller(request: Request) -> Caller:
@@ -136,33 +140,36 @@ def _caller(request: Request) -> Caller:
     return found
 
 
-def caller(request: Request) -> str:
+# The dependencies are async (no thread hop) and reach the store only to audit a refusal.
+async def caller(request: Request) -> str:
     """The department the guard authenticated by its API key; an officer credential does not read (403)."""
     who = _caller(request)
     if who.officer is not None:
         why = "an officer credential only decides applications; use the department's API key (X-API-Key)"
-        _audit_request(request, AuditEvent(who.dept, "request", "refused", detail=f"{why} ({_where(request)})"))
+        await _audit_request(request, AuditEvent(who.dept, "request", "refused", detail=f"{why} ({_where(request)})"))
         raise HTTPException(403, why)
     return who.dept
 
 
-def deciding_officer(request: Request) -> Caller:
+async def deciding_officer(request: Request) -> Caller:
     """The provider officer deciding; a department's read key cannot decide (403, audited)."""
     who = _caller(request)
     if who.officer is None:
         why = "deciding an application takes a provider officer's credential (X-Officer-Key), not a read key"
-        _audit_request(request, AuditEvent(who.dept, "grant.decide", "refused", detail=f"{why} ({_where(request)})"))
+        await _audit_request(
+            request, AuditEvent(who.dept, "grant.decide", "refused", detail=f"{why} ({_where(request)})")
+        )
         raise HTTPException(403, why)
     return who
 
 
-def purpose_of(request: Request, x_purpose: Annotated[str | None, Header()] = None) -> str:
+async def purpose_of(request: Request, x_purpose: Annotated[str | None, Header()] = None) -> str:
     """The stated purpose of a read (``X-Purpose``, UTF-8 percent-encoded); a refusal is audited (400)."""
     try:
         return inputs.purpose(x_purpose)
     except inputs.BadInput as err:
         dept = _caller(request).dept
-        _audit_request(request, AuditEvent(dept, "request", "refused", detail=f"{err} ({_where(request)})"))
+        await _audit_request(request, AuditEvent(dept, "request", "refused", detail=f"{err} ({_where(request)})"))
         raise HTTPException(400, str(err)) from None
 
 

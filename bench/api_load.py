@@ -25,6 +25,35 @@ from urllib.parse import quote
 RESULTS = Path(__file__).parent / "results"
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes and their children (the server, the store's backends)."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            procs = [proc, *proc.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for p in procs:
+            try:
+                t = p.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += t.user + t.system
+    return total
+
+
+def _measured(run, pids: list[int], requests: int) -> dict:
+    """``run()``'s result plus the CPU milliseconds per request spent by ``pids`` (less sensitive to load)."""
+    before = [_cpu_seconds([pid]) for pid in pids]
+    result = run()
+    after = [_cpu_seconds([pid]) for pid in pids]
+    server, store = ((a - b) * 1000 / requests for a, b in zip(after, before, strict=True))
+    return result | {"server_cpu_ms_per_request": round(server, 2), "store_cpu_ms_per_request": round(store, 2)}
+
+
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -75,6 +104,14 @@ async def _drive(url: str, key: str, bodies: list[dict], path_of, requests: int,
         "p50_ms": round(_percentile(latencies, 50) * 1000, 2),
         "p99_ms": round(_percentile(latencies, 99) * 1000, 2),
     }
+
+
+def _postmaster_pid(admin_uri: str) -> int:
+    import psycopg
+
+    with psycopg.connect(admin_uri) as conn:
+        data_dir = conn.execute("SHOW data_directory").fetchone()[0]
+    return int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
 
 
 def main() -> None:
@@ -145,9 +182,11 @@ def main() -> None:
             }
 
         persons = [{"id_number": i, "name": n} for i, n in people]
+        pids = [server.pid, _postmaster_pid(admin)]
+        n, c = args.requests, args.concurrency
         results = {
-            "verify_person": asyncio.run(_drive(url, key, persons, verify, args.requests, args.concurrency)),
-            "paged_query": asyncio.run(_drive(url, key, [{}], paged, args.requests, args.concurrency)),
+            "verify_person": _measured(lambda: asyncio.run(_drive(url, key, persons, verify, n, c)), pids, n),
+            "paged_query": _measured(lambda: asyncio.run(_drive(url, key, [{}], paged, n, c)), pids, n),
         }
     finally:
         server.terminate()
@@ -163,6 +202,7 @@ def main() -> None:
         "machine": f"{platform.machine()} {os.cpu_count()} cpu (shared with other jobs)",
         "page_rows": args.limit,
         "server": "uvicorn, 1 worker, subprocess; load generator asyncio+httpx in another process",
+        "cpu": "server_cpu_ms_per_request: the API process; store_cpu_ms_per_request: the PostgreSQL backends",
         **results,
     }
     RESULTS.mkdir(exist_ok=True)

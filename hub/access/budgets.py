@@ -6,38 +6,39 @@ a per-minute and a per-day limit; the most specific row wins (department and res
 department, then resource, then ``*``/``*``); with no row at all nothing is limited. A call that
 would pass a limit is not counted and raises :class:`OverBudget` (HTTP 429); the caller audits it.
 Days are counted in China Standard Time. One statement checks and counts, so concurrent calls
-cannot both pass the last unit of a budget.
+cannot both pass the last unit of a budget. The limits themselves are cached per process for
+``CACHE_SECONDS`` (a changed budget applies within that time; at once in the process that set it).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 import psycopg
 
 KINDS = ("verify", "masked_filter")
 
+CACHE_SECONDS = 10.0
+_UNLIMITED = 2_147_483_647
+
+# the first call of a day inserts (if n fits the limits); later ones update only while within both
 _CONSUME = """
-WITH b AS (
-    SELECT per_minute, per_day FROM access.query_budget
-    WHERE kind = %(kind)s AND dept_code IN (%(dept)s, '*') AND resource IN (%(resource)s, '*')
-    ORDER BY dept_code = '*', resource = '*' LIMIT 1
-), lim AS (
-    SELECT coalesce(b.per_minute, 2147483647) AS per_minute, coalesce(b.per_day, 2147483647) AS per_day
-    FROM (SELECT 1) AS one LEFT JOIN b ON true
-)
 INSERT INTO access.query_usage AS u (dept_code, resource, kind, day, day_n, minute, minute_n)
 SELECT %(dept)s, %(resource)s, %(kind)s, (now() AT TIME ZONE 'Asia/Shanghai')::date, %(n)s,
        date_trunc('minute', now()), %(n)s
-FROM lim WHERE %(n)s <= lim.per_minute AND %(n)s <= lim.per_day
+WHERE %(n)s <= %(per_minute)s AND %(n)s <= %(per_day)s
 ON CONFLICT (dept_code, resource, kind, day) DO UPDATE SET
     minute_n = CASE WHEN u.minute = excluded.minute THEN u.minute_n + excluded.minute_n ELSE excluded.minute_n END,
     minute = excluded.minute,
     day_n = u.day_n + excluded.day_n
-WHERE u.day_n + excluded.day_n <= (SELECT per_day FROM lim)
-  AND (u.minute <> excluded.minute OR u.minute_n + excluded.minute_n <= (SELECT per_minute FROM lim))
+WHERE u.day_n + excluded.day_n <= %(per_day)s
+  AND (u.minute <> excluded.minute OR u.minute_n + excluded.minute_n <= %(per_minute)s)
 RETURNING day_n
 """
+_cache: dict[tuple[str, str, str], tuple[float, Budget]] = {}
+_cache_lock = threading.Lock()
 
 
 class OverBudget(Exception):
@@ -53,7 +54,7 @@ class Budget:
 
 
 def limits(conn: psycopg.Connection, dept: str, resource: str, kind: str) -> Budget:
-    """The budget that applies (``None`` limits when no row matches)."""
+    """The budget that applies (``None`` limits when no row matches), read afresh."""
     row = conn.execute(
         "SELECT per_minute, per_day FROM access.query_budget WHERE kind = %s AND dept_code IN (%s, '*') "
         "AND resource IN (%s, '*') ORDER BY dept_code = '*', resource = '*' LIMIT 1",
@@ -70,10 +71,12 @@ def consume(conn: psycopg.Connection, dept: str, resource: str, kind: str, n: in
     """
     if n <= 0:
         return
-    row = conn.execute(_CONSUME, {"dept": dept, "resource": resource, "kind": kind, "n": n}).fetchone()
-    if row is not None:
+    b = _cached_limits(conn, dept, resource, kind)
+    per_minute = _UNLIMITED if b.per_minute is None else b.per_minute
+    per_day = _UNLIMITED if b.per_day is None else b.per_day
+    params = {"dept": dept, "resource": resource, "kind": kind, "n": n, "per_minute": per_minute, "per_day": per_day}
+    if conn.execute(_CONSUME, params).fetchone() is not None:
         return
-    b = limits(conn, dept, resource, kind)
     used = conn.execute(
         "SELECT day_n, CASE WHEN minute = date_trunc('minute', now()) THEN minute_n ELSE 0 END "
         "FROM access.query_usage WHERE dept_code = %s AND resource = %s AND kind = %s "
@@ -91,6 +94,19 @@ def consume(conn: psycopg.Connection, dept: str, resource: str, kind: str, n: in
     )
 
 
+def _cached_limits(conn: psycopg.Connection, dept: str, resource: str, kind: str) -> Budget:
+    key = (dept, resource, kind)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    b = limits(conn, dept, resource, kind)
+    with _cache_lock:
+        _cache[key] = (now, b)
+    return b
+
+
 def set_budget(
     conn: psycopg.Connection, kind: str, per_minute: int, per_day: int, dept: str = "*", resource: str = "*"
 ) -> None:
@@ -103,3 +119,5 @@ def set_budget(
         "per_day = excluded.per_day",
         (dept, resource, kind, per_minute, per_day),
     )
+    with _cache_lock:
+        _cache.clear()

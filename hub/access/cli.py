@@ -95,7 +95,7 @@ def _fields(resource: str, requested: list[str]) -> None:
 def _access(args: argparse.Namespace) -> int:
     import psycopg
 
-    from hub.access import catalogue, consumers, grants, sqlviews
+    from hub.access import budgets, catalogue, consumers, grants, officers, sqlviews
 
     with _connect() as conn:
         match args.action:
@@ -136,6 +136,26 @@ def _access(args: argparse.Namespace) -> int:
             case "refuse":
                 grants.refuse(conn, args.id, args.dept, args.reason)
                 echo(f"application #{args.id} refused")
+            case "officer":
+                _registered(conn, args.dept)
+                if not args.name.strip():
+                    raise UsageError("--name must name the officer or office the credential is issued to")
+                cred = officers.issue(conn, args.dept, args.name)
+                echo(
+                    f"officer credential for {cred.dept_code} (shown once; send it as X-Officer-Key to decide "
+                    f"applications): {cred.token}"
+                )
+            case "revoke-officer":
+                officers.revoke(conn, args.officer_id)
+                echo(f"officer {args.officer_id} revoked")
+            case "budget":
+                if args.dept != "*":
+                    _registered(conn, args.dept)
+                budgets.set_budget(conn, args.kind, args.per_minute, args.per_day, args.dept, args.resource)
+                echo(
+                    f"budget {args.kind} for {args.dept} on {args.resource}: {args.per_minute} per minute, "
+                    f"{args.per_day} per day"
+                )
             case "sql":
                 _registered(conn, args.dept)
                 try:
@@ -145,6 +165,18 @@ def _access(args: argparse.Namespace) -> int:
                 schema = sqlviews.schema_name(args.dept)
                 echo(f"role {role} (password shown once): {password}; views in schema {schema}")
     return 0
+
+
+def _count(value: str) -> int:
+    """An argparse ``type``: a whole number, 0 or more."""
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 0 or more")
+    return int(value)
+
+
+def _any_resource(value: str) -> str:
+    """An argparse ``type``: ``*`` or a resource (see :func:`_resource`)."""
+    return value if value == "*" else _resource(value)
 
 
 def _split(text: str | None) -> list[str]:
@@ -216,6 +248,7 @@ def _objections(args: argparse.Namespace) -> int:
     return 0
 
 
+@mistakes("hub.access.keyconfig:KeyConfigError")
 def _api(args: argparse.Namespace) -> int:
     from hub.api.server import serve
     from hub.store.connection import api_store_uri
@@ -262,6 +295,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
             p.add_argument("--days", type=positive_int, help="grant validity in days (default: no expiry)")
         else:
             p.add_argument("--reason", required=True, help="the reason, told to the applicant")
+    p = acts.add_parser("officer", help="issue a provider officer the credential that decides applications")
+    p.add_argument("--dept", required=True, help="the officer's (providing) department, e.g. GA")
+    p.add_argument("--name", required=True, help="the officer or office, e.g. 公安局数据审批科")
+    p = acts.add_parser("revoke-officer", help="revoke an officer's credential now")
+    p.add_argument("--officer-id", required=True, help="the id: the part of sho_<id>.<secret> before the dot")
+    p = acts.add_parser("budget", help="set a query budget (verification calls, values filtered on masked fields)")
+    p.add_argument("--kind", required=True, choices=("verify", "masked_filter"), help="what is counted")
+    p.add_argument("--per-minute", type=_count, required=True, help="limit per minute")
+    p.add_argument("--per-day", type=_count, required=True, help="limit per day (China Standard Time)")
+    p.add_argument("--dept", default="*", help="the department (default * = every department)")
+    p.add_argument("--resource", type=_any_resource, default="*", help="resource code or table (default * = any)")
     p = acts.add_parser("sql", help="create or reset a department's read-only SQL role and its views")
     p.add_argument("--dept", required=True, help=dept_help)
 

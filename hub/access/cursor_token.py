@@ -3,7 +3,9 @@
 A cursor carries the last row's key, which may be a personal value the caller sees masked, so
 it is encrypted (SM4-CTR) and authenticated (HMAC-SM3, encrypt-then-MAC) and bound to the
 department and resource. The key comes from ``HUB_API_CURSOR_KEY`` (64 hex characters); without
-it a random key per process is used, so cursors do not survive a restart.
+it a random key per process is used, so cursors do not survive a restart. :func:`load_key` is
+called when the API starts: a key of the wrong length stops the start, and the key is fixed before
+concurrent requests race to create it.
 """
 
 from __future__ import annotations
@@ -11,22 +13,46 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-import os
 import secrets
-from functools import cache
+import threading
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from hub.access.keyconfig import hex_key
+
+ENV = "HUB_API_CURSOR_KEY"
+_lock = threading.Lock()
+_loaded: tuple[bytes, bytes] | None = None
 
 
 class CursorError(ValueError):
     """A cursor that was tampered with, or issued to another department or resource."""
 
 
-@cache
+def load_key() -> None:
+    """Read and check ``HUB_API_CURSOR_KEY`` once (idempotent, thread-safe).
+
+    Raises:
+        KeyConfigError: the key is set but is not 64 hex characters.
+    """
+    _keys()
+
+
 def _keys() -> tuple[bytes, bytes]:
-    raw = os.environ.get("HUB_API_CURSOR_KEY")
-    material = bytes.fromhex(raw) if raw else secrets.token_bytes(32)
-    return material[:16], material[16:]
+    global _loaded
+    if _loaded is None:
+        with _lock:  # without the lock, two first requests could each draw a different random key
+            if _loaded is None:
+                material = hex_key(ENV, 32, purpose="paging cursors")
+                _loaded = material[:16], material[16:]
+    return _loaded
+
+
+def reset() -> None:
+    """Forget the loaded key (tests that change the environment)."""
+    global _loaded
+    with _lock:
+        _loaded = None
 
 
 def encode(values: list, dept: str, resource: str) -> str:

@@ -160,13 +160,29 @@ def _pending(conn: psycopg.Connection, app_id: int, by: str) -> tuple[str, str, 
     dept, resource, fields, status, provider, purpose = row
     if provider != by:
         raise AccessDenied(f"application #{app_id} is for {provider}'s resource; {by} cannot decide it")
+    if dept == by:
+        raise AccessDenied(f"application #{app_id} is {by}'s own: no department decides its own application")
     if status != "pending":
         raise AccessDenied(f"application #{app_id} is already {status}")
     return dept, resource, fields, purpose
 
 
-def approve(conn: psycopg.Connection, app_id: int, by: str, expires_at: dt.datetime | None = None) -> None:
-    """The provider ``by`` approves application ``app_id`` (optionally until ``expires_at``)."""
+def approve(
+    conn: psycopg.Connection,
+    app_id: int,
+    by: str,
+    expires_at: dt.datetime | None = None,
+    officer: str | None = None,
+) -> None:
+    """The provider ``by`` approves application ``app_id`` (optionally until ``expires_at``).
+
+    Args:
+        conn: The store.
+        app_id: The application.
+        by: The deciding (providing) department.
+        expires_at: End of the grant, if any.
+        officer: The deciding officer's id, recorded in the audit.
+    """
     with conn.transaction():
         dept, resource, fields, purpose = _pending(conn, app_id, by)
         conn.execute(
@@ -175,12 +191,13 @@ def approve(conn: psycopg.Connection, app_id: int, by: str, expires_at: dt.datet
             (by, expires_at, app_id),
         )
         detail = f"#{app_id} approved" + (f" until {expires_at.isoformat()}" if expires_at else "")
+        detail += f" by officer {officer}" if officer else ""
         append(conn, AuditEvent(by, "grant.approve", "allowed", resource, fields, purpose=purpose, detail=detail))
         _resync_sql(conn, dept)
 
 
-def refuse(conn: psycopg.Connection, app_id: int, by: str, reason: str) -> None:
-    """The provider ``by`` refuses application ``app_id`` with ``reason`` (required)."""
+def refuse(conn: psycopg.Connection, app_id: int, by: str, reason: str, officer: str | None = None) -> None:
+    """The provider ``by`` refuses application ``app_id`` with ``reason`` (required); ``officer`` as in approve."""
     if not reason.strip():
         raise AccessDenied("a refusal must give its reason")
     with conn.transaction():
@@ -192,7 +209,15 @@ def refuse(conn: psycopg.Connection, app_id: int, by: str, reason: str) -> None:
         )
         append(
             conn,
-            AuditEvent(by, "grant.refuse", "allowed", resource, fields, purpose=purpose, detail=f"#{app_id}: {reason}"),
+            AuditEvent(
+                by,
+                "grant.refuse",
+                "allowed",
+                resource,
+                fields,
+                purpose=purpose,
+                detail=f"#{app_id}: {reason}" + (f" (officer {officer})" if officer else ""),
+            ),
         )
 
 

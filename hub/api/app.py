@@ -1,133 +1,211 @@
 """The FastAPI application departments call (OpenAPI docs at ``/docs`` and ``/redoc``, offline-ready).
 
-Every request carries ``X-API-Key``; data reads also state their purpose in ``X-Purpose``.
-Every read, refusal and decision is appended to the hash-chained audit log. Identity numbers
-travel in request bodies, never in URLs, so access logs hold no personal data.
+Every request carries ``X-API-Key`` (deciding an application: a provider officer's
+``X-Officer-Key``), checked with the body size by :mod:`hub.api.guard` before any body is parsed;
+data reads also state their purpose in ``X-Purpose``. Every read, refusal, malformed request and
+decision is appended to the hash-chained audit log; looked-up values are recorded as keyed digests
+(:mod:`hub.access.digest`). Verification calls and filters on masked fields draw on per-department
+budgets (:mod:`hub.access.budgets`, 429 beyond them). Identity numbers travel in request bodies,
+never in URLs, so access logs hold no personal data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote
 
+import psycopg
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
-from pydantic import BaseModel, Field
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.access import catalogue, consumers, grants, objections, reads
+from hub.access import applicants, budgets, catalogue, cursor_token, digest, grants, objections, reads
 from hub.access.audit import AuditEvent, append
 from hub.access.grants import AccessDenied
-from hub.api import docs
+from hub.access.keyconfig import KeyConfigError
+from hub.api import docs, inputs
+from hub.api.guard import MAX_BODY_BYTES, Caller, Guard
 from hub.api.pool import Pool
+
+Plain = AfterValidator(inputs.plain_text)
+Name = Annotated[str, StringConstraints(max_length=64), Plain]
+Text = Annotated[str, StringConstraints(max_length=2000), Plain]
+Short = Annotated[str, StringConstraints(max_length=32), Plain]
 
 
 class FilterIn(BaseModel):
     """One filter: ``field`` ``op`` ``value`` (ops: eq ne lt le gt ge in is_null)."""
 
-    field: str
-    op: str = "eq"
+    field: Name
+    op: Name = "eq"
     value: Any = None
 
 
 class QueryIn(BaseModel):
     """A paged query: granted fields (all granted when omitted), filters, keyset cursor."""
 
-    fields: list[str] | None = None
-    filters: list[FilterIn] = []
-    after: str | None = Field(None, description="next_cursor of the previous page")
+    fields: list[Name] | None = Field(None, max_length=200)
+    filters: list[FilterIn] = Field([], max_length=20)
+    after: Annotated[str, StringConstraints(max_length=4096), Plain] | None = Field(
+        None, description="next_cursor of the previous page"
+    )
     limit: int = Field(100, ge=1, le=reads.MAX_LIMIT)
 
 
 class PersonIn(BaseModel):
     """Identity number and name to verify."""
 
-    id_number: str = Field(max_length=32)
-    name: str = Field(max_length=64)
+    id_number: Short
+    name: Name
 
 
 class EntityIn(BaseModel):
     """A USCC to verify."""
 
-    uscc: str = Field(max_length=32)
+    uscc: Short
 
 
 class CertificateIn(BaseModel):
     """A 证照标识 to verify."""
 
-    certificate_id: str = Field(max_length=128)
+    certificate_id: Annotated[str, StringConstraints(max_length=128), Plain]
 
 
 class PrefillIn(BaseModel):
-    """The applicant's identity number."""
+    """The applicant's identity number and the case (申办流水号) whose applicant they are."""
 
-    id_number: str = Field(max_length=32)
+    id_number: Short
+    case_no: Annotated[str, StringConstraints(min_length=1, max_length=64), Plain] = Field(
+        description="a case in 640100-ZW-0001 whose applicant this is"
+    )
 
 
 class ApplicationIn(BaseModel):
     """An application for fields of a resource, with its purpose."""
 
-    resource: str
-    fields: list[str]
-    unmasked: list[str] = []
-    purpose: str
+    resource: Name
+    fields: list[Name] = Field(max_length=200)
+    unmasked: list[Name] = Field([], max_length=200)
+    purpose: Text
 
 
 class DecisionIn(BaseModel):
     """A provider's decision: approve (optionally until ``expires_at``) or refuse with ``reason``."""
 
     decision: Literal["approve", "refuse"]
-    reason: str = ""
+    reason: Text = ""
     expires_at: dt.datetime | None = None
 
 
 class ObjectionIn(BaseModel):
     """An objection on one record (``record_key``: the resource's key fields)."""
 
-    resource: str
-    record_key: dict[str, str]
-    field: str | None = None
-    claim: str
+    resource: Name
+    record_key: dict[Name, Annotated[str, StringConstraints(max_length=256), Plain]] = Field(max_length=10)
+    field: Name | None = None
+    claim: Text
 
 
 class ResolutionIn(BaseModel):
     """The provider's answer; ``corrected`` when the source data was changed."""
 
-    answer: str
+    answer: Text
     corrected: bool
 
 
-def caller(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> str:
-    """The department whose key the request carries; refusals are audited and answered 401."""
+def _where(request: Request) -> str:
+    return f"{request.method} {request.url.path[:200]}"
+
+
+async def _audit_request(request: Request, ev: AuditEvent) -> None:
     pool: Pool = request.app.state.pool
-    with pool.connection() as conn:
-        try:
-            return consumers.authenticate(conn, x_api_key)
-        except consumers.AuthError as err:
-            append(
-                conn,
-                AuditEvent(
-                    err.args[1], "auth", "refused", detail=f"{err.args[0]} ({request.method} {request.url.path})"
-                ),
-            )
-            raise HTTPException(401, err.args[0]) from None
+
+    def write() -> None:
+        with pool.connection() as conn:
+            append(conn, ev)
+
+    await run_in_threadpool(write)
 
 
-def purpose_of(x_purpose: Annotated[str | None, Header()] = None) -> str:
-    """The stated purpose of a read (``X-Purpose``, UTF-8 percent-encoded)."""
-    text = unquote(x_purpose or "").strip()
-    if not text:
-        raise HTTPException(400, "state the purpose of the read in the X-Purpose header (UTF-8, percent-encoded)")
-    return text[:200]
+def _caller(request: Request) -> Caller:
+    found = getattr(request.state, "caller", None)
+    if found is None:  # the guard authenticates every non-documentation path; reaching here is a bug
+        raise HTTPException(401, "missing API key (header X-API-Key)")
+    return found
+
+
+# The dependencies are async (no thread hop) and reach the store only to audit a refusal.
+async def caller(request: Request) -> str:
+    """The department the guard authenticated by its API key; an officer credential does not read (403)."""
+    who = _caller(request)
+    if who.officer is not None:
+        why = "an officer credential only decides applications; use the department's API key (X-API-Key)"
+        await _audit_request(request, AuditEvent(who.dept, "request", "refused", detail=f"{why} ({_where(request)})"))
+        raise HTTPException(403, why)
+    return who.dept
+
+
+async def deciding_officer(request: Request) -> Caller:
+    """The provider officer deciding; a department's read key cannot decide (403, audited)."""
+    who = _caller(request)
+    if who.officer is None:
+        why = "deciding an application takes a provider officer's credential (X-Officer-Key), not a read key"
+        await _audit_request(
+            request, AuditEvent(who.dept, "grant.decide", "refused", detail=f"{why} ({_where(request)})")
+        )
+        raise HTTPException(403, why)
+    return who
+
+
+async def purpose_of(request: Request, x_purpose: Annotated[str | None, Header()] = None) -> str:
+    """The stated purpose of a read (``X-Purpose``, UTF-8 percent-encoded); a refusal is audited (400)."""
+    try:
+        return inputs.purpose(x_purpose)
+    except inputs.BadInput as err:
+        dept = _caller(request).dept
+        await _audit_request(request, AuditEvent(dept, "request", "refused", detail=f"{err} ({_where(request)})"))
+        raise HTTPException(400, str(err)) from None
 
 
 Dept = Annotated[str, Depends(caller)]
+Officer = Annotated[Caller, Depends(deciding_officer)]
 Purpose = Annotated[str, Depends(purpose_of)]
 
 
+def max_body_bytes() -> int:
+    """The request body limit: ``$HUB_API_MAX_BODY_BYTES`` or 256 KiB.
+
+    Raises:
+        KeyConfigError: the variable is not a positive number of bytes.
+    """
+    raw = os.environ.get("HUB_API_MAX_BODY_BYTES", "").strip()
+    if not raw:
+        return MAX_BODY_BYTES
+    if not raw.isdigit() or int(raw) < 1024:
+        raise KeyConfigError(f"HUB_API_MAX_BODY_BYTES must be a number of bytes of at least 1024, not {raw!r}")
+    return int(raw)
+
+
+def _is_public(path: str) -> bool:
+    return path in docs.PUBLIC_PATHS or path.startswith(docs.STATIC_URL + "/")
+
+
 def create_app(uri: str, pool_size: int = 32) -> FastAPI:
-    """Build the API over the store at ``uri``."""
+    """Build the API over the store at ``uri``.
+
+    Raises:
+        KeyConfigError: a key the API needs (cursor, audit digest) or the body limit is misconfigured,
+            so the API refuses to start rather than fail on a request.
+    """
+    cursor_token.load_key()
+    digest.load_key()
+    limit = max_body_bytes()
     pool = Pool(uri, pool_size)
 
     @asynccontextmanager
@@ -147,32 +225,79 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
     )
     docs.install(app)
     app.state.pool = pool
+    app.add_middleware(Guard, pool=pool, is_public=_is_public, max_body=limit)
 
     def audit(ev: AuditEvent) -> None:
         with pool.connection() as conn:
             append(conn, ev)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # the message names where and what, never the submitted value (it may be personal)
+        problems = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
+        summary = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems[:5])
+        who = getattr(request.state, "caller", None)
+        ev = AuditEvent(
+            who and who.dept, "request", "refused", detail=f"malformed request ({_where(request)}): {summary}"[:1000]
+        )
+        await run_in_threadpool(audit, ev)
+        return JSONResponse({"detail": problems}, 422)
+
+    @app.exception_handler(psycopg.DataError)
+    async def unfit_value(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # a value the store cannot take anywhere a route did not expect one: the caller's input, not a fault
+        who = getattr(request.state, "caller", None)
+        why = f"a value does not fit its field: {type(exc).__name__}"
+        await run_in_threadpool(
+            audit, AuditEvent(who and who.dept, "request", "refused", detail=f"{why} ({_where(request)})")
+        )
+        return JSONResponse({"detail": why}, 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def no_route(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if "endpoint" not in request.scope and request.scope.get("path", "").startswith("/v1"):
+            who = getattr(request.state, "caller", None)
+            why = f"no such endpoint ({_where(request)}): HTTP {exc.status_code}"
+            await run_in_threadpool(audit, AuditEvent(who and who.dept, "request", "refused", detail=why))
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=getattr(exc, "headers", None))
+
     def run_read(
-        dept: str, action: str, resource: str | None, fields: list[str], purpose: str | None, fn: Callable
+        dept: str,
+        action: str,
+        resource: str | None,
+        fields: list[str],
+        purpose: str | None,
+        fn: Callable,
+        detail: str = "",
     ) -> Any:
-        """Run ``fn(conn)`` -> (result, row_count, fields read); audit the outcome either way."""
+        """Run ``fn(conn)`` -> (result, row_count, fields read); audit the outcome either way (with ``detail``)."""
+
+        def refused(status: int, err: Exception, headers: dict | None = None) -> HTTPException:
+            why = str(err)
+            audit(
+                AuditEvent(dept, action, "refused", resource, fields, 0, purpose, f"{why}; {detail}" if detail else why)
+            )
+            return HTTPException(status, why, headers)
+
         try:
             with pool.connection() as conn:
                 result, rows, read_fields = fn(conn)
-                append(conn, AuditEvent(dept, action, "allowed", resource, read_fields, rows, purpose))
+                append(conn, AuditEvent(dept, action, "allowed", resource, read_fields, rows, purpose, detail))
                 return result
         except AccessDenied as err:
-            audit(AuditEvent(dept, action, "refused", resource, fields, 0, purpose, str(err)))
-            raise HTTPException(403, str(err)) from None
-        except reads.BadRequest as err:
-            audit(AuditEvent(dept, action, "refused", resource, fields, 0, purpose, str(err)))
-            raise HTTPException(400, str(err)) from None
+            raise refused(403, err) from None
+        except budgets.OverBudget as err:
+            raise refused(429, err, {"Retry-After": "60"}) from None
+        except (reads.BadRequest, inputs.BadInput) as err:
+            raise refused(400, err) from None
+        except psycopg.DataError as err:  # a value the column cannot take (out of range, bad text)
+            raise refused(400, ValueError(f"a value does not fit its field: {type(err).__name__}")) from None
         except reads.NotDeclared as err:
-            audit(AuditEvent(dept, action, "refused", resource, fields, 0, purpose, str(err)))
-            raise HTTPException(501, str(err)) from None
+            raise refused(501, err) from None
         except LookupError as err:
-            audit(AuditEvent(dept, action, "refused", resource, fields, 0, purpose, str(err)))
-            raise HTTPException(404, str(err)) from None
+            raise refused(404, err) from None
 
     def table_of(dept: str, ref: str, action: str, purpose: str | None) -> Any:
         try:
@@ -203,37 +328,53 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
         table = table_of(dept, ref, "query", purpose)
         filters = [reads.Filter(f.field, f.op, f.value) for f in body.filters]
         asked = [*(body.fields or []), *(f.field for f in filters)]
+        detail = ""
+        if filters:  # the audit names the filter fields and a keyed digest of their values, never the values
+            named = " ".join(f"{f.field}:{f.op}" for f in filters)
+            detail = f"filters {named}; values {digest.keyed([[f.field, f.op, f.value] for f in filters])}"
 
         def fn(conn: Any) -> tuple:
+            for f in filters:
+                inputs.filter_value(f.field, f.op, f.value)
+            if filters:
+                _masked_filter_budget(conn, dept, table, filters)
             page = reads.query(conn, dept, table, body.fields, filters, body.after, body.limit)
             out = {"resource": table.code, "fields": page.fields, "masked": page.masked, "rows": page.rows}
-            return out | {"next_cursor": page.next_cursor}, len(page.rows), page.fields
+            read = list(dict.fromkeys([*page.fields, *(f.field for f in filters)]))  # what was read or filtered on
+            return out | {"next_cursor": page.next_cursor}, len(page.rows), read
 
-        return run_read(dept, "query", table.qualified_name, asked, purpose, fn)
+        return run_read(dept, "query", table.qualified_name, asked, purpose, fn, detail)
+
+    def _masked_filter_budget(conn: Any, dept: str, table: Any, filters: list[reads.Filter]) -> None:
+        access = grants.field_access(conn, dept, table)
+        values = sum(
+            len(f.value) if f.op == "in" and isinstance(f.value, list) else 1
+            for f in filters
+            if f.field in access and access[f.field].readable and not access[f.field].unmasked
+        )
+        budgets.consume(conn, dept, table.qualified_name, "masked_filter", values)
 
     @app.post("/v1/verify/person", tags=["核验"], summary="Identity number + name match a living person?")
     def verify_person(body: PersonIn, dept: Dept, purpose: Purpose) -> dict:
         fields = ["id_number", "name", "status"]
-        return run_read(
-            dept,
-            "verify.person",
-            "shared.population",
-            fields,
-            purpose,
-            lambda conn: ({"match": reads.verify_person(conn, dept, body.id_number, body.name)}, 1, fields),
-        )
+
+        def fn(conn: Any) -> tuple:
+            budgets.consume(conn, dept, "shared.population", "verify")
+            return {"match": reads.verify_person(conn, dept, body.id_number, body.name)}, 1, fields
+
+        subject = f"subject {digest.keyed(body.id_number)}"
+        return run_read(dept, "verify.person", "shared.population", fields, purpose, fn, subject)
 
     @app.post("/v1/verify/entity", tags=["核验"], summary="Is this USCC 存续?")
     def verify_entity(body: EntityIn, dept: Dept, purpose: Purpose) -> dict:
         fields = ["uscc", "status"]
-        return run_read(
-            dept,
-            "verify.entity",
-            "shared.market_entity",
-            fields,
-            purpose,
-            lambda conn: ({"active": reads.verify_entity(conn, dept, body.uscc)}, 1, fields),
-        )
+
+        def fn(conn: Any) -> tuple:
+            budgets.consume(conn, dept, "shared.market_entity", "verify")
+            return {"active": reads.verify_entity(conn, dept, body.uscc)}, 1, fields
+
+        subject = f"subject {digest.keyed(body.uscc)}"
+        return run_read(dept, "verify.entity", "shared.market_entity", fields, purpose, fn, subject)
 
     @app.post(
         "/v1/verify/certificate",
@@ -245,16 +386,27 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
         table = reads.certificate_table()
         fields = ["certificate_id", "status"]
 
+        resource = table.qualified_name if table else None
+
         def fn(conn: Any) -> tuple:
+            if resource:
+                budgets.consume(conn, dept, resource, "verify")
             ok = reads.verify_certificate(conn, dept, body.certificate_id, dt.date.today())
             return {"valid": ok}, 1, fields
 
-        return run_read(dept, "verify.certificate", table.qualified_name if table else None, fields, purpose, fn)
+        subject = f"subject {digest.keyed(body.certificate_id)}"
+        return run_read(dept, "verify.certificate", resource, fields, purpose, fn, subject)
 
     @app.post("/v1/prefill", tags=["data"], summary="Prefill profile of an applicant (granted fields only)")
     def post_prefill(body: PrefillIn, dept: Dept, purpose: Purpose) -> dict:
-        with pool.connection() as conn:
-            profile = reads.prefill(conn, dept, body.id_number)
+        subject = f"subject {digest.keyed(body.id_number)}; case {body.case_no.strip()}"
+        try:
+            with pool.connection() as conn:
+                applicants.check_case(conn, body.case_no, body.id_number)
+                profile = reads.prefill(conn, dept, body.id_number)
+        except AccessDenied as err:
+            audit(AuditEvent(dept, "prefill", "refused", applicants.CASE_TABLE, [], 0, purpose, f"{err}; {subject}"))
+            raise HTTPException(403, str(err)) from None
         for code, rows in profile.sections.items():
             audit(
                 AuditEvent(
@@ -265,10 +417,12 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
                     profile.fields[code],
                     len(rows),
                     purpose,
+                    subject,
                 )
             )
         for code, why in profile.withheld.items():
-            audit(AuditEvent(dept, "prefill", "refused", catalogue.resolve(code).qualified_name, [], 0, purpose, why))
+            qualified = catalogue.resolve(code).qualified_name
+            audit(AuditEvent(dept, "prefill", "refused", qualified, [], 0, purpose, f"{why}; {subject}"))
         return {"sections": profile.sections, "withheld": profile.withheld}
 
     @app.post("/v1/applications", tags=["grants"], summary="Apply for fields of a resource")
@@ -301,17 +455,19 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
         ]
 
     @app.post("/v1/applications/{app_id}/decision", tags=["grants"], summary="Provider approves or refuses")
-    def post_decision(app_id: int, body: DecisionIn, dept: Dept) -> dict:
+    def post_decision(app_id: int, body: DecisionIn, officer: Officer) -> dict:
+        dept = officer.dept
         try:
             with pool.connection() as conn:
                 if body.decision == "approve":
-                    grants.approve(conn, app_id, dept, body.expires_at)
+                    grants.approve(conn, app_id, dept, body.expires_at, officer.officer)
                 else:
-                    grants.refuse(conn, app_id, dept, body.reason)
+                    grants.refuse(conn, app_id, dept, body.reason, officer.officer)
         except AccessDenied as err:
-            audit(AuditEvent(dept, f"grant.{body.decision}", "refused", detail=str(err)))
+            audit(AuditEvent(dept, f"grant.{body.decision}", "refused", detail=f"{err} (officer {officer.officer})"))
             raise HTTPException(403, str(err)) from None
         except LookupError as err:
+            audit(AuditEvent(dept, f"grant.{body.decision}", "refused", detail=str(err)))
             raise HTTPException(404, str(err)) from None
         return {"id": app_id, "status": "approved" if body.decision == "approve" else "refused"}
 
@@ -325,6 +481,10 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
         except AccessDenied as err:
             audit(AuditEvent(dept, "objection.file", "refused", table.qualified_name, detail=str(err)))
             raise HTTPException(403, str(err)) from None
+        except psycopg.DataError as err:
+            why = f"a record key value does not fit its field: {type(err).__name__}"
+            audit(AuditEvent(dept, "objection.file", "refused", table.qualified_name, detail=why))
+            raise HTTPException(400, why) from None
 
     @app.get("/v1/objections", tags=["校核纠错"], summary="Objections filed by the caller and its queue as provider")
     def get_objections(dept: Dept) -> dict:
@@ -353,6 +513,7 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
             audit(AuditEvent(dept, "objection", "refused", detail=str(err)))
             raise HTTPException(403, str(err)) from None
         except LookupError as err:
+            audit(AuditEvent(dept, "objection", "refused", detail=str(err)))
             raise HTTPException(404, str(err)) from None
 
     return app

@@ -67,3 +67,7 @@ def install(app: FastAPI, docs_url: str = "/docs", redoc_url: str = "/redoc") ->
                 with_google_fonts=False,
             )
         )
+
+
+PUBLIC_PATHS = frozenset({"/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"})
+"""Paths served without a key: the documentation (assets under ``STATIC_URL`` too); everything else needs one."""

@@ -54,6 +54,27 @@ class Hub:
             key = consumers.register(conn, code, f"测试部门 {code}")
         return code, key.token
 
+    def new_officer(self, dept: str) -> str:
+        """Issue an officer credential of ``dept`` (a provider); returns the token."""
+        from hub.access import officers
+
+        with self.connect() as conn:
+            return officers.issue(conn, dept, f"{dept} 审批科").token
+
+    def new_case(self, applicant_id: str) -> str:
+        """A service case (申办) whose applicant is ``applicant_id``; returns its case number."""
+        case_no = "ZW" + uuid.uuid4().hex[:12].upper()
+        with self.connect() as conn:
+            conn.execute(
+                "INSERT INTO shared.service_case (case_no, version, item_code, item_name, applicant_type, "
+                "applicant_name, applicant_id, dept_code, dept_name, channel, status, submitted_at, last_step_no, "
+                "source_updated_at, source_system, batch_id, loaded_at, record_hash) VALUES (%s, 1, '640100-MZ-01', "
+                "'最低生活保障审核', 'PERSON', '测试', %s, 'MZ', '银川市民政局', 'WINDOW', 'SUBMITTED', now(), 1, "
+                "now(), 'test', 'test:1', now(), 'h')",
+                (case_no, applicant_id),
+            )
+        return case_no
+
 
 @pytest.fixture(scope="module")
 def hub_store() -> Iterator[Hub]:
@@ -104,6 +125,11 @@ def client(url: str, key: str | None, purpose: str | None = "办理测试业务"
     if purpose is not None:
         headers["X-Purpose"] = quote(purpose)
     return httpx.Client(base_url=url, headers=headers, timeout=30)
+
+
+def officer_client(url: str, token: str) -> httpx.Client:
+    """An HTTP client carrying a provider officer's credential (and no API key)."""
+    return httpx.Client(base_url=url, headers={"X-Officer-Key": token}, timeout=30)
 
 
 def audit_rows(hub: Hub, dept: str | None, since_seq: int = 0) -> list[tuple]:

@@ -245,7 +245,7 @@ def test_prefill_is_limited_to_granted_fields(hub_store: Hub, api: str) -> None:
     dept, key = hub_store.new_department()
     id_number, name, phone, _ = _person(hub_store)
     with client(api, key) as http:
-        r = http.post("/v1/prefill", json={"id_number": id_number})
+        r = http.post("/v1/prefill", json={"id_number": id_number, "case_no": hub_store.new_case(id_number)})
     body = r.json()
     [person] = body["sections"]["640100-GA-0001"]
     assert "phone" not in person and person["name"] == mask(PersonalClass.NAME, name)

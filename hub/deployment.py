@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from connectors.provincial import PLATFORM_CONN_ID
 from hub import registry
 from hub.push.signer import SIGNER_CONN_ID
-from hub.settings import API_STORE_CONN_ID, AUDIT_KEY_CONN_ID, STORE_CONN_ID
+from hub.settings import API_STORE_CONN_ID, AUDIT_DIGEST_CONN_ID, AUDIT_KEY_CONN_ID, STORE_CONN_ID
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ def connections() -> tuple[ConnectionSpec, ...]:
         ConnectionSpec(STORE_CONN_ID, "the shared store (PostgreSQL): standard tables, ledger, outbox, audit"),
         ConnectionSpec(API_STORE_CONN_ID, "the data API's least-privilege login to the store (role <database>__api)"),
         ConnectionSpec(AUDIT_KEY_CONN_ID, "the key audit checkpoints are signed with (password, >= 32 characters)"),
+        ConnectionSpec(AUDIT_DIGEST_CONN_ID, "the key of the audit's digests of looked-up values (password, 64 hex)"),
         *(ConnectionSpec(spec.conn_id, f"source {spec.name}: {spec.title}") for spec in registry.SOURCES),
         ConnectionSpec(PLATFORM_CONN_ID, "the provincial platform (http: login = app id, password = app secret)"),
         ConnectionSpec(

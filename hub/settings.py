@@ -10,6 +10,8 @@ STORE_CONN_ID = "hub_store"
 API_STORE_CONN_ID = "hub_store_api"
 # the key audit checkpoints are signed with (hub/access/checkpoint.py), never in the store
 AUDIT_KEY_CONN_ID = "audit_checkpoint"
+# the key of the audit's keyed digests of looked-up values (hub/access/digest.py); never in the store
+AUDIT_DIGEST_CONN_ID = "hub_audit_digest"
 HUB_DATABASE = "sharehub"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

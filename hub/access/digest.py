@@ -15,9 +15,10 @@ import os
 import threading
 
 from hub.access.keyconfig import hex_key
+from hub.settings import AUDIT_DIGEST_CONN_ID
 
 ENV = "HUB_AUDIT_DIGEST_KEY"
-CONN_ID = "hub_audit_digest"
+CONN_ID = AUDIT_DIGEST_CONN_ID
 _lock = threading.Lock()
 _key: bytes | None = None
 

@@ -147,6 +147,14 @@ def stack_env(
                 "schema": HUB_DATABASE,
             }
         ),
+        # the data API's keys: one cursor key for every API process, the audit digest key out of the store
+        "HUB_API_CURSOR_KEY": _persistent_secret(home, "api_cursor_key", lambda: secrets.token_hex(32)),
+        "AIRFLOW_CONN_HUB_AUDIT_DIGEST": json.dumps(
+            {
+                "conn_type": "generic",
+                "password": _persistent_secret(home, "audit_digest_key", lambda: secrets.token_hex(32)),
+            }
+        ),
         "AIRFLOW_CONN_AUDIT_CHECKPOINT": json.dumps(
             {
                 "conn_type": "generic",

@@ -54,6 +54,9 @@ BEGIN
     EXECUTE format('GRANT UPDATE (synced_at) ON access.sql_access TO %I', api);
     EXECUTE format('GRANT SELECT, INSERT ON access.audit TO %I', api);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE ON access.audit_head TO %I', api);
+    -- the API's guard and budgets (migration 0820): counters it writes, limits and officers it only reads
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON access.auth_failure, access.query_usage TO %I', api);
+    EXECUTE format('GRANT SELECT ON access.query_budget, access.officer TO %I', api);
     EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA access TO %I', api);
     EXECUTE format('GRANT SELECT ON access.application TO %I', views);
     EXECUTE format('GRANT INSERT ON access.sql_read TO %I', views);

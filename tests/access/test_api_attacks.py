@@ -243,7 +243,7 @@ def test_malformed_filter_values_get_400_and_an_audit_row(hub_store: Hub, api: s
     bad = [
         (POPULATION, {"field": "gender", "op": "eq", "value": {"$ne": None}}, "not an object"),
         (POPULATION, {"field": "gender", "op": "in", "value": [["1"]]}, "not a list"),
-        (POPULATION, {"field": "birth_date", "op": "eq", "value": "not a date"}, "does not fit"),
+        (POPULATION, {"field": "source_updated_at", "op": "eq", "value": "not a date"}, "does not fit"),
         (POPULATION, {"field": "gender", "op": "eq", "value": "1\u0000"}, "control character"),
         (POPULATION, {"field": "gender", "op": "eq", "value": 10**30}, "64 bits"),
         ("640100-ZW-0001", {"field": "version", "op": "eq", "value": 2**63}, "64 bits"),

@@ -120,8 +120,8 @@ def query(
         order = ", ".join(f"_k{i}" for i in range(len(key)))
     else:
         # the key is masked for this department: its order would tell what the mask hides, so the
-        # rows come in the order of a keyed digest of the key (hub.store.page_order), indexed
-        digest = page_order.digest_expr(table)
+        # rows come in the order of a keyed digest of the key (hub.store.page_order), stored and indexed
+        digest = page_order.DIGEST_COLUMN
         order_cols = [f"{digest} AS _d"]
         if cursor_values is not None:
             if not isinstance(cursor_values, dict) or not isinstance(cursor_values.get("digest"), str):

@@ -19,7 +19,7 @@ from importlib import resources
 
 import psycopg
 
-from hub.store.page_order import digest_index_sql, ensure_key
+from hub.store.page_order import digest_column_sql, ensure_key
 from schemas.model import Table, comment_sql, create_table_sql, index_sql
 
 _LOCK_KEY = 640100_0001
@@ -83,7 +83,7 @@ def migrate(uri: str) -> list[str]:
 def sync_table(conn: psycopg.Connection, table: Table) -> bool:
     """Create or extend one declared table. Returns whether anything changed."""
     ddl = create_table_sql(table)
-    indexes = index_sql(table) + digest_index_sql(table)
+    indexes = index_sql(table) + digest_column_sql(table)
     fingerprint = hashlib.sha256((ddl + "".join(f";{i}" for i in indexes)).encode()).hexdigest()
     stored = conn.execute(
         "SELECT fingerprint FROM hub.declared_table WHERE qualified_name = %s", (table.qualified_name,)

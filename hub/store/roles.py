@@ -62,8 +62,6 @@ BEGIN
                    'TO %I', api);
     EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA access GRANT USAGE ON SEQUENCES TO %I', api);
     EXECUTE format('GRANT SELECT ON hub.working_calendar TO %I', api);
-    -- the secret paging order of masked keys (0870): the API computes it, no department role can
-    EXECUTE format('GRANT EXECUTE ON FUNCTION hub.page_digest(text) TO %I', api);
 END
 $$;
 -- the departments' roles may connect; their schemas and views belong to the views owner, never a superuser

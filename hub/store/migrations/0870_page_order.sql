@@ -7,9 +7,10 @@
 -- once, at migration, from the operating system's random source. It is stored as the two HMAC pads
 -- (K xor 0x36.., K xor 0x5c.., RFC 2104) so each digest is two sha256 calls.
 --
--- hub.page_digest is declared IMMUTABLE because the expression indexes built on it (one per declared
--- table whose key holds a personal field) must be: the secret is never updated in place. Replacing
--- it means REINDEX of every *_page_digest_idx in the same transaction.
+-- hub.page_digest is declared IMMUTABLE because the stored generated column _page_digest built on it
+-- (one per declared table whose key holds a personal field, hub.store.page_order) must be: the
+-- secret is never updated in place. Replacing it means rewriting every _page_digest column (an
+-- UPDATE that sets each row's key to itself) in the same transaction.
 CREATE TABLE hub.page_order_key (
     one        boolean PRIMARY KEY DEFAULT true CHECK (one),
     inner_pad  bytea NOT NULL CHECK (length(inner_pad) = 64),

@@ -68,13 +68,15 @@ def digest_column_sql(table: Table) -> list[str]:
     A stored generated column rather than an expression index: the digest is computed once per
     written row, where an expression index would still compute it for every row a page returns
     (about 13 µs a call, most of a 500-row page's cost). The column is not declared, so neither
-    the API nor the departments' views select it; it shows nothing without the secret anyway.
+    the API nor the departments' views select it; it shows nothing without the secret anyway. It is
+    NOT NULL: without the secret (e.g. a restore that loads the shared tables first) a write fails
+    instead of storing a row that masked paging would never reach.
     """
     if not has_personal_key(table):
         return []
     q = table.qualified_name
     return [
-        f"ALTER TABLE {q} ADD COLUMN IF NOT EXISTS {DIGEST_COLUMN} bytea "
+        f"ALTER TABLE {q} ADD COLUMN IF NOT EXISTS {DIGEST_COLUMN} bytea NOT NULL "
         f"GENERATED ALWAYS AS ({digest_expr(table)}) STORED",
         f"CREATE INDEX IF NOT EXISTS {table.name}_page_digest_idx ON {q} ({DIGEST_COLUMN})",
     ]

@@ -17,6 +17,7 @@ from hub.access import cursor_token
 from hub.access.catalogue import tables
 from hub.access.grants import AccessDenied, FieldAccess, check_fields, field_access
 from hub.access.masking import mask_sql
+from hub.store import page_order
 from schemas.model import Table
 
 OPS = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -84,7 +85,11 @@ def query(
     after: str | None = None,
     limit: int = 100,
 ) -> Page:
-    """One page of ``table`` for ``dept``: granted fields only, masked as granted, keyset-paged by key.
+    """One page of ``table`` for ``dept``: granted fields only, masked as granted, keyset-paged.
+
+    Pages follow the key when ``dept`` reads every key column in clear; otherwise the order of a
+    keyed digest of the key, which tells nothing about the hidden part (a row's position in the
+    key's order would: an identity number sorts people by birth date).
 
     Raises:
         AccessDenied: a requested or filtered field is not granted (or does not exist).
@@ -100,19 +105,35 @@ def query(
             raise AccessDenied(f"{table.code} ({table.sharing}): department {dept} has no grant on any field")
     access = check_fields(conn, dept, table, list(dict.fromkeys([*fields, *(f.field for f in filters)])))
     clauses, params = _where(table, access, filters)
-    key = table.key
-    if after:
-        try:
-            values = cursor_token.decode(after, dept, table.qualified_name)
-        except cursor_token.CursorError as err:
-            raise BadRequest(str(err)) from err
-        casts = ", ".join(f"%s::{table.field(k).sql_type}" for k in key)
-        clauses.append(f"({', '.join(key)}) > ({casts})")
-        params.extend(values)
-    cols = ", ".join([select_expr(n, access[n]) for n in fields] + [f"{k} AS _k{i}" for i, k in enumerate(key)])
+    key_in_clear = _key_in_clear(conn, dept, table, access)
+    cursor_values = _cursor(after, dept, table)
+    if key_in_clear:
+        key = table.key
+        order_cols = [f"{k} AS _k{i}" for i, k in enumerate(key)]
+        if cursor_values is not None:
+            if not isinstance(cursor_values, list) or len(cursor_values) != len(key):
+                raise BadRequest("cursor was issued for another ordering of this resource: start from the first page")
+            casts = ", ".join(f"%s::{table.field(k).sql_type}" for k in key)
+            clauses.append(f"({', '.join(key)}) > ({casts})")
+            params.extend(cursor_values)
+        # ordered by the stored key (the _k columns): a bare name would sort by the masked output column of that name
+        order = ", ".join(f"_k{i}" for i in range(len(key)))
+    else:
+        # the key is masked for this department: its order would tell what the mask hides, so the
+        # rows come in the order of a keyed digest of the key (hub.store.page_order), stored and indexed
+        digest = page_order.DIGEST_COLUMN
+        order_cols = [f"{digest} AS _d"]
+        if cursor_values is not None:
+            if not isinstance(cursor_values, dict) or not isinstance(cursor_values.get("digest"), str):
+                raise BadRequest("cursor was issued for another ordering of this resource: start from the first page")
+            try:
+                params.append(bytes.fromhex(cursor_values["digest"]))
+            except ValueError as err:
+                raise BadRequest("malformed cursor") from err
+            clauses.append(f"{digest} > %s::bytea")
+        order = "_d"
+    cols = ", ".join([select_expr(n, access[n]) for n in fields] + order_cols)
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    # ordered by the stored key (the _k columns): a bare name would sort by the masked output column of that name
-    order = ", ".join(f"_k{i}" for i in range(len(key)))
     text = f"SELECT {cols} FROM {table.qualified_name}{where} ORDER BY {order} LIMIT {int(limit) + 1}"
     try:
         with conn.transaction():
@@ -123,8 +144,31 @@ def query(
     rows = rows[:limit]
     n = len(fields)
     out = [{name: _json(v) for name, v in zip(fields, r[:n], strict=True)} for r in rows]
-    nxt = cursor_token.encode([_json(v) for v in rows[-1][n:]], dept, table.qualified_name) if more else None
+    nxt = None
+    if more:
+        last = rows[-1][n:]
+        values = [_json(v) for v in last] if key_in_clear else {"digest": bytes(last[0]).hex()}
+        nxt = cursor_token.encode(values, dept, table.qualified_name)
     return Page(list(fields), out, nxt, [f for f in fields if not access[f].unmasked])
+
+
+def _key_in_clear(conn: psycopg.Connection, dept: str, table: Table, access: dict[str, FieldAccess]) -> bool:
+    """Whether ``dept`` reads every key column of ``table`` unmasked (granted, or not personal)."""
+    if not page_order.has_personal_key(table):
+        return True
+    missing = [k for k in table.key if k not in access]
+    if missing:
+        access = {**access, **field_access(conn, dept, table)}
+    return all(k in access and access[k].readable and access[k].unmasked for k in table.key)
+
+
+def _cursor(after: str | None, dept: str, table: Table) -> list | dict | None:
+    if not after:
+        return None
+    try:
+        return cursor_token.decode(after, dept, table.qualified_name)
+    except cursor_token.CursorError as err:
+        raise BadRequest(str(err)) from err
 
 
 def _json(v: object) -> object:

@@ -19,6 +19,7 @@ from importlib import resources
 
 import psycopg
 
+from hub.store.page_order import digest_column_sql, ensure_key
 from schemas.model import Table, comment_sql, create_table_sql, index_sql
 
 _LOCK_KEY = 640100_0001
@@ -66,6 +67,8 @@ def migrate(uri: str) -> list[str]:
                         "INSERT INTO hub.schema_migrations (version, checksum) VALUES (%s, %s)", (version, checksum)
                     )
                 applied.append(version)
+            if ensure_key(conn):  # before the tables: their paging-digest indexes are built with it
+                applied.append("page order key")
             for table in TABLES.values():
                 if sync_table(conn, table):
                     applied.append(f"sync {table.qualified_name}")
@@ -80,7 +83,7 @@ def migrate(uri: str) -> list[str]:
 def sync_table(conn: psycopg.Connection, table: Table) -> bool:
     """Create or extend one declared table. Returns whether anything changed."""
     ddl = create_table_sql(table)
-    indexes = index_sql(table)
+    indexes = index_sql(table) + digest_column_sql(table)
     fingerprint = hashlib.sha256((ddl + "".join(f";{i}" for i in indexes)).encode()).hexdigest()
     stored = conn.execute(
         "SELECT fingerprint FROM hub.declared_table WHERE qualified_name = %s", (table.qualified_name,)

@@ -73,19 +73,10 @@ def _page_requests(netlog: Path, target: str) -> list[str]:
     return urls
 
 
-def render(url: str, workdir: Path, *, budget_ms: int = 20000) -> Page:
-    """Load ``url`` in headless Chromium with no route to any host but 127.0.0.1.
-
-    Args:
-        url: An http://127.0.0.1 or file:// URL.
-        workdir: A scratch directory (profile and network log).
-        budget_ms: Virtual time the page's scripts get before the DOM is dumped.
-    """
-    browser = require()
-    profile = workdir / "profile"
-    netlog = workdir / "netlog.json"
-    argv = [
-        browser,
+def offline_argv(profile: Path, budget_ms: int = 20000) -> list[str]:
+    """Headless Chromium with a fresh profile and no route to any host but 127.0.0.1 (no action yet)."""
+    return [
+        require(),
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -97,12 +88,26 @@ def render(url: str, workdir: Path, *, budget_ms: int = 20000) -> Page:
         "--disable-extensions",
         "--no-first-run",
         "--no-default-browser-check",
-        "--allow-file-access-from-files",
         # as on an offline network: no other host resolves
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
         f"--user-data-dir={profile}",
-        f"--log-net-log={netlog}",
         f"--virtual-time-budget={budget_ms}",
+    ]
+
+
+def render(url: str, workdir: Path, *, budget_ms: int = 20000) -> Page:
+    """Load ``url`` in headless Chromium with no route to any host but 127.0.0.1.
+
+    Args:
+        url: An http://127.0.0.1 or file:// URL.
+        workdir: A scratch directory (profile and network log).
+        budget_ms: Virtual time the page's scripts get before the DOM is dumped.
+    """
+    netlog = workdir / "netlog.json"
+    argv = [
+        *offline_argv(workdir / "profile", budget_ms),
+        "--allow-file-access-from-files",
+        f"--log-net-log={netlog}",
         "--dump-dom",
         url,
     ]

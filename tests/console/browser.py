@@ -117,21 +117,10 @@ def number(text: str) -> int:
 
 def screenshot(url: str, path: Path, workdir: Path, size: tuple[int, int] = (1280, 900)) -> Path:
     """A PNG of ``url`` as headless Chromium draws it, offline like :func:`tests.chromium.render`."""
-    browser = chromium.require()
     argv = [
-        browser,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
+        *chromium.offline_argv(workdir / "shot-profile"),
         "--hide-scrollbars",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        f"--user-data-dir={workdir / 'shot-profile'}",
         f"--window-size={size[0]},{size[1]}",
-        "--virtual-time-budget=20000",
         f"--screenshot={path}",
         url,
     ]

@@ -4,6 +4,7 @@ against SQL); no personal data reaches it."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import http.server
@@ -28,16 +29,15 @@ CHARTS = ("chart-rates", "chart-rules", "chart-findings", "chart-gates")
 
 
 @pytest.fixture
-def page(store: str, ga_source, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def page(store: str, ga_source, tmp_path: Path) -> Path:
     """A load, a batch the quarantine gate stopped, the same batch loaded once the gate allows it, two findings
     (one resolved); then the page as ``hub quality report --html`` writes it into ``$HUB_HOME``."""
     source_uri, _ = ga_source
     run_ingest(SPEC, "run-1", store=store, today=TODAY)
     population.apply_day(source_uri, 1, seed=7)
-    with monkeypatch.context() as strict:
-        strict.setitem(gates.SOURCE_GATES, SPEC.name, {"max_quarantine_rate": 0.001, "min_rows": 1})
-        with pytest.raises(gates.GateFailed):
-            run_ingest(SPEC, "run-2", store=store, today=TODAY)
+    strict = dataclasses.replace(SPEC, gates=gates.GateConfig(max_quarantine_rate=0.001, min_rows=1))
+    with pytest.raises(gates.GateFailed):
+        run_ingest(strict, "run-2", store=store, today=TODAY)
     run_ingest(SPEC, "run-3", store=store, today=TODAY)
     with psycopg.connect(store) as conn:
         conn.execute(

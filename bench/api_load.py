@@ -114,8 +114,8 @@ def _postmaster_pid(admin_uri: str) -> int:
     return int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
 
 
-def main() -> None:
-    """Set up, serve, drive, report."""
+def main() -> dict:
+    """Set up, serve, drive; returns the report (also written to ``bench/results/``)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=int, default=20_000, help="persons in the generated registry")
     parser.add_argument("--requests", type=int, default=2000, help="requests per scenario")
@@ -207,8 +207,11 @@ def main() -> None:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"api-load-{args.scale}.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    return report
 
 
 if __name__ == "__main__":
-    main()
+    from hub.cli_output import reserved_stdout
+
+    with reserved_stdout() as out:  # the pipeline's and the server's logs go to stderr, the report to stdout
+        print(json.dumps(main(), indent=2), file=out)

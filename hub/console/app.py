@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hub.console import charts, data
+from quality.report_html import plotly_js
 
 URL_PREFIX = "/sharehub"
 STATIC = Path(__file__).parent / "static"
@@ -89,13 +90,6 @@ def _templates() -> Environment:
     env.policies["json.dumps_function"] = lambda value, **_: to_json(value)
     env.globals["pages"] = PAGES
     return env
-
-
-def plotly_js() -> Path:
-    """The ``plotly.min.js`` shipped inside the pinned ``plotly`` package."""
-    import plotly
-
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
 def data_docs_site() -> Path:

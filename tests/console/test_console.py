@@ -11,8 +11,9 @@ import httpx
 import psycopg
 import pytest
 
-from hub.console.app import PAGES, plotly_js
+from hub.console.app import PAGES
 from hub.ops.freshness import freshness
+from quality.report_html import plotly_js
 from tests import chromium
 from tests.console import browser
 from tests.console.conftest import CASE_NO, PERSON_ID, PERSON_NAME, Store

@@ -57,6 +57,17 @@ def server_cpu_seconds() -> float:
     raise RuntimeError("the server's CPU time could not be read: its backends keep ending")
 
 
+def isolate() -> None:
+    """Run on the benchmark's own embedded server, whatever the shell has configured.
+
+    ``$HUB_HOME`` defaults to ``bench/.work`` and the shell's ``AIRFLOW_CONN_*`` connections are
+    dropped, so nothing measured touches a configured store.
+    """
+    os.environ.setdefault("HUB_HOME", str(WORK))
+    for key in [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]:
+        del os.environ[key]
+
+
 @dataclass
 class Measurement:
     """One measured stage."""

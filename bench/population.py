@@ -37,13 +37,14 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1_000_000, help="persons")
     parser.add_argument("--seed", type=int, default=640100)
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true", help="leave out the quality_check and GX stages")
     args = parser.parse_args()
-    run(args.scale, args.seed, peers=not args.skip_peers)
+    run(args.scale, args.seed, peers=not args.skip_peers, quality=not args.skip_quality)
 
 
-def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
+def run(persons: int, seed: int = 640100, *, peers: bool = True, quality: bool = True) -> dict:
     """Run the population benchmark at ``persons`` and write its JSON; return the report."""
-    from bench.measure import isolate
+    from bench.measure import isolate, watch_server
 
     isolate()
 
@@ -66,6 +67,7 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
 
     n = persons
     admin = embedded.start()
+    watch_server(embedded.status().pid)  # type: ignore[arg-type]
     sock = embedded.socket_dir_of(admin)
     source_uri = reset_database(admin, "bench_sim_ga")
     os.environ["AIRFLOW_CONN_GA_POPULATION"] = postgres_connection_json(sock, "bench_sim_ga")
@@ -157,7 +159,8 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
     verdict = validate(MAPPING.table, changed.data, extra=changed.failures)
     keep = pa.array(~verdict.rejected)
     staged = changed.data.filter(keep).append_column("_ref", changed.refs.filter(keep).cast(pa.string()))
-    results.append(quality_measurement(store_uri, entry.batch_id, initial_seconds, "after the initial load"))
+    if quality:
+        results.append(quality_measurement(store_uri, entry.batch_id, initial_seconds, "after the initial load"))
     # our merge runs in a copy of the loaded store and commits, so the incremental run below starts from the load
     merge_uri = clone_database(admin, "bench_store", "bench_merge")
     results.append(merge_committed(merge_uri, MAPPING.table, staged))
@@ -167,8 +170,9 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True) -> dict:
         entry = run_ingest(spec, "bench-2", store=store_uri)
     m.extra = entry.counts()
     results.append(m)
-    results.append(quality_measurement(store_uri, entry.batch_id, initial_seconds, "after one day of changes"))
-    results.append(daily_validation_measurement(store_uri))
+    if quality:
+        results.append(quality_measurement(store_uri, entry.batch_id, initial_seconds, "after one day of changes"))
+        results.append(daily_validation_measurement(store_uri))
 
     if peers:
         import pandas as pd
@@ -286,6 +290,7 @@ def pandas_copy_load(admin: str, table: Table, rows: pa.Table) -> Measurement:
     method is pandas' documented one (rows written as CSV into COPY FROM STDIN).
     """
     import pandas as pd
+    import pyarrow as pa
 
     from bench.measure import measure
     from hub.store.migrate import migrate
@@ -294,6 +299,8 @@ def pandas_copy_load(admin: str, table: Table, rows: pa.Table) -> Measurement:
     uri = reset_database(admin, "bench_pandas")
     migrate(uri)
     import sqlalchemy
+
+    from hub.store.page_order import DIGEST_COLUMN, Digester, has_personal_key
 
     engine = sqlalchemy.create_engine(uri.replace("postgresql://", "postgresql+psycopg://", 1))
     frame = rows.to_pandas()
@@ -305,6 +312,11 @@ def pandas_copy_load(admin: str, table: Table, rows: pa.Table) -> Measurement:
             loaded_at=pd.Timestamp.now(tz="UTC"),
             record_hash=pd.util.hash_pandas_object(frame[hashed], index=False).astype("string"),
         )
+        if has_personal_key(table):  # the table's paging digest, which a writer supplies (hub.store.page_order)
+            with engine.connect() as conn:
+                digester = Digester.read(table, conn.connection.cursor())
+            digests = digester.digests(pa.Table.from_pandas(frame[list(table.key)], preserve_index=False))
+            frame[DIGEST_COLUMN] = ["\\x" + d.hex() for d in digests.to_pylist()]  # bytea's hex input in CSV
         frame.to_sql(table.name, engine, schema=table.schema, if_exists="append", index=False, method=_psql_insert_copy)
     with engine.connect() as conn:
         m.extra = {"rows_in_table": conn.exec_driver_sql(f"SELECT count(*) FROM {table.qualified_name}").scalar()}

@@ -20,6 +20,7 @@ from connectors.base import REJECTED_SCHEMA
 from hub import faults
 from hub.store.copier import BackgroundCopy
 from hub.store.ledger import dumps
+from hub.store.page_order import DIGEST_COLUMN, Digester, has_personal_key, inline_digest_sql
 from hub.store.rowhash import key_hashes, row_hashes
 from schemas.model import Table, staging_table_sql
 
@@ -37,6 +38,8 @@ memory (1M rows: 3.1 s instead of 3.8 s with the default 4MB, which spills to 64
 TEMP_BUFFERS = "512MB"
 """Session memory for the staging tables (default 8MB): a 1M-row staging table is then scanned
 from memory by ANALYZE and the merge's join instead of from files."""
+MAINTENANCE_WORK_MEM = "256MB"
+"""Per index build of the bulk paths (default 64MB): a 3M-row key then sorts in memory, not in files."""
 QUARANTINE_SCHEMA = REJECTED_SCHEMA
 """Quarantine rows as staged: locator, rule, field, message, raw JSON, exact bytes, file and line."""
 
@@ -94,8 +97,8 @@ def merge_sql(table: Table, unique_keys: bool = False) -> str:
     on = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
     cols = table.business_columns
     set_cols = ", ".join(f"{c} = s.{c}" for c in cols if c not in table.key)
-    insert_cols = ", ".join((*cols, "source_system", "batch_id", "loaded_at", "record_hash"))
-    insert_vals = ", ".join((*(f"s.{c}" for c in cols), "$1", "$2", "now()", "s.record_hash"))
+    insert_cols = ", ".join((*cols, *_lineage_columns(table)))
+    insert_vals = ", ".join((*(f"s.{c}" for c in cols), *_lineage_values(table)))
     order = table.order_by
     changed = f"{_changed_predicate(table)} AND s.{order} >= t.{order}"
     # narrow: the digests and versions, not the whole rows (a 1M-row hash table of 160 MB otherwise)
@@ -112,7 +115,7 @@ WITH src AS ({_newest_per_key(table, unique_keys)}), writes AS (
     WHERE t.{table.key[0]} IS NULL OR ({maybe_changed})
 ), merged AS (
     MERGE INTO {table.qualified_name} t
-    USING writes s ON {on}
+    USING writes s{_secret_join(table)} ON {on}
     WHEN MATCHED AND {changed} THEN
         UPDATE SET {set_cols}, source_system = $1, batch_id = $2, loaded_at = now(), record_hash = s.record_hash
     WHEN NOT MATCHED THEN
@@ -125,18 +128,35 @@ SELECT count(*) FILTER (WHERE action = 'INSERT'),
 FROM merged"""
 
 
+def _lineage_columns(table: Table) -> tuple[str, ...]:
+    """The columns an insert writes after the business columns (the paging digest where the key is personal)."""
+    digest = (DIGEST_COLUMN,) if has_personal_key(table) else ()
+    return ("source_system", "batch_id", "loaded_at", "record_hash", *digest)
+
+
+def _lineage_values(table: Table) -> tuple[str, ...]:
+    """The values of :func:`_lineage_columns` for a staged row ``s`` (``$1`` source, ``$2`` batch)."""
+    digest = (inline_digest_sql(table),) if has_personal_key(table) else ()
+    return ("$1", "$2", "now()", "s.record_hash", *digest)
+
+
+def _secret_join(table: Table) -> str:
+    """The join that gives an insert the paging-order secret once per statement (see :func:`inline_digest_sql`)."""
+    return " LEFT JOIN hub.page_order_key k ON true" if has_personal_key(table) else ""
+
+
 def bulk_insert_sql(table: Table, unique_keys: bool = False) -> str:
     """Insert the newest staged version of every key into an empty ``table``.
 
     Parameters: ``$1`` source system, ``$2`` batch id.
     """
     cols = table.business_columns
-    insert_cols = ", ".join((*cols, "source_system", "batch_id", "loaded_at", "record_hash"))
-    select_cols = ", ".join((*(f"s.{c}" for c in cols), "$1", "$2", "now()", "s.record_hash"))
+    insert_cols = ", ".join((*cols, *_lineage_columns(table)))
+    select_cols = ", ".join((*(f"s.{c}" for c in cols), *_lineage_values(table)))
     return f"""
 INSERT INTO {table.qualified_name} ({insert_cols})
 SELECT {select_cols}
-FROM ({_newest_per_key(table, unique_keys)}) s"""
+FROM ({_newest_per_key(table, unique_keys)}) s{_secret_join(table)}"""
 
 
 def superseded_sql(table: Table) -> str:
@@ -190,7 +210,9 @@ class LoadTransaction:
         self._direct_allowed = direct_first_load
         self.direct: bool | None = None  # decided by the first stage()
         self._primary_key: str | None = None
+        self._secondary_indexes: list[str] = []  # definitions dropped for a bulk path, rebuilt with the key
         self._loaded_at: Any = None
+        self._digester: Digester | None = None  # the paging digests of a direct COPY (personal keys only)
         self._execute("SET LOCAL timezone = 'UTC'")
         self._execute("SET LOCAL datestyle = 'ISO, YMD'")
         self._execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
@@ -273,7 +295,10 @@ class LoadTransaction:
         out = out.append_column("source_system", pa.repeat(pa.scalar(self.source), n))
         out = out.append_column("batch_id", pa.repeat(pa.scalar(self.batch_id), n))
         out = out.append_column("loaded_at", pa.repeat(pa.scalar(self._loaded_at, pa.timestamp("us", "UTC")), n))
-        return out.append_column("record_hash", row_hashes(rows, hashed_columns(self.table)))
+        out = out.append_column("record_hash", row_hashes(rows, hashed_columns(self.table)))
+        if self._digester is not None:
+            out = out.append_column(DIGEST_COLUMN, self._digester.digests(rows))
+        return out
 
     def _begin_direct(self) -> bool:
         """Prepare an empty table for direct COPY: lock, drop the key, truncate. False if it is not empty."""
@@ -284,6 +309,9 @@ class LoadTransaction:
         row = self._fetchone("SELECT now()")  # what now() gives every other write of this transaction
         assert row is not None
         self._loaded_at = row[0]
+        if has_personal_key(self.table):
+            self._copy.drain()
+            self._digester = Digester.read(self.table, self._cur)
         return True
 
     def stage_quarantine(self, rows: pa.Table) -> None:
@@ -398,6 +426,12 @@ class LoadTransaction:
         return bool(row and row[0])
 
     def _drop_primary_key(self) -> str:
+        """Drop the key and every other index of the (empty, locked) table; :meth:`_add_primary_key` rebuilds them.
+
+        Building an index once after the load is a sort; keeping it while rows arrive is a random
+        insert per row (the paging digest's index, of random 32-byte values, most of all).
+        """
+        self._drop_secondary_indexes()
         table = self.table.qualified_name
         row = self._fetchone(
             "SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'", (table,)
@@ -406,12 +440,29 @@ class LoadTransaction:
         self._execute(f"ALTER TABLE {table} DROP CONSTRAINT {row[0]}")
         return str(row[0])
 
+    def _drop_secondary_indexes(self) -> None:
+        self._copy.drain()
+        self._cur.execute(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "WHERE i.indrelid = $1::regclass AND NOT i.indisprimary "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+            parameters=(self.table.qualified_name,),
+        )
+        found = self._cur.fetchall()
+        for name, _ in found:
+            self._execute(f"DROP INDEX {name}")
+        self._secondary_indexes = [definition for _, definition in found]
+
     def _add_primary_key(self) -> None:
         assert self._primary_key is not None
+        self._execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
         self._execute(
             f"ALTER TABLE {self.table.qualified_name} ADD CONSTRAINT {self._primary_key} "
             f"PRIMARY KEY ({', '.join(self.table.key)})"
         )
+        for definition in self._secondary_indexes:
+            self._execute(definition)
+        self._secondary_indexes = []
 
     def _bulk_insert(self, unique_keys: bool) -> int:
         table = self.table.qualified_name

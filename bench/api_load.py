@@ -72,7 +72,9 @@ def _serving(tree: str | None, workers: int) -> Iterator[tuple[str, int]]:
     if tree:
         env["PYTHONPATH"] = tree
     argv = [sys.executable, "-m", "hub.cli", "api", "serve", "--port", str(port)]
-    server = subprocess.Popen(argv + (["--workers", str(workers)] if workers > 1 else []), env=env)
+    # from the tree's directory: `python -m` puts the working directory first on sys.path
+    cmd = argv + (["--workers", str(workers)] if workers > 1 else [])
+    server = subprocess.Popen(cmd, env=env, cwd=tree or None)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

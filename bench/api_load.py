@@ -77,7 +77,7 @@ def _serving(tree: str | None, workers: int) -> Iterator[tuple[str, int]]:
     server = subprocess.Popen(cmd, env=env, cwd=tree or None)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # workers import Airflow's configuration: slow on a loaded machine
         while True:
             try:
                 httpx.get(f"{url}/openapi.json", timeout=2)
@@ -90,7 +90,11 @@ def _serving(tree: str | None, workers: int) -> Iterator[tuple[str, int]]:
         yield url, server.pid
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def _postmaster_pid(admin_uri: str) -> int:

@@ -124,6 +124,7 @@ def serve(
         log_level="warning",
     )
     sock = cfg.bind_socket()
+    sock.listen(cfg.backlog)  # connections wait in the backlog until a worker accepts them, none is refused
     if on_listening is not None:
         bound_host, bound_port = sock.getsockname()[:2]
         on_listening(f"http://{_url_host(bound_host)}:{bound_port}")

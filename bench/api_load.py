@@ -3,22 +3,26 @@
 Usage: ``python -m bench.api_load --scale 20000 --requests 2000 --concurrency 16``.
 It loads a generated 公安 population (real ingest) into a ``bench_access`` database on the
 embedded server under ``bench/.work`` (or ``$HUB_HOME``), registers a department, serves the API
-with uvicorn in a subprocess (``hub api serve``) on a free port, and drives it with a bounded
-asyncio + httpx load generator: a verification call (``POST /v1/verify/person``) and a paged
+with uvicorn in a subprocess (``hub api serve --workers N``) on a free port, and drives it with
+:mod:`bench.http_load` (keep-alive connections from several processes, their CPU reported):
+a verification call (``POST /v1/verify/person``) and a paged
 query (``POST /v1/resources/640100-GA-0001/query``, ``--limit`` rows a page (500), following cursors).
+The ceiling (:mod:`bench.api_ceiling`) runs the same calls straight through psycopg in the same
+run, and ``--baseline-tree`` serves an older source tree too, for a paired before/after.
 Results go to ``bench/results/api-load-<scale>.json``. Every request is audited as in production.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,6 +38,8 @@ def _cpu_seconds(pids: list[int]) -> float:
         try:
             proc = psutil.Process(pid)
             procs = [proc, *proc.children(recursive=True)]
+            t = proc.cpu_times()
+            total += t.children_user + t.children_system  # children that already exited (closed backends)
         except psutil.NoSuchProcess:
             continue
         for p in procs:
@@ -45,65 +51,50 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def _measured(run, pids: list[int], requests: int) -> dict:
-    """``run()``'s result plus the CPU milliseconds per request spent by ``pids`` (less sensitive to load)."""
-    before = [_cpu_seconds([pid]) for pid in pids]
+def _measured(run, pids: dict[str, int], requests: int) -> dict:
+    """``run()``'s result plus the CPU milliseconds per request of each named process tree (less sensitive to load)."""
+    before = {name: _cpu_seconds([pid]) for name, pid in pids.items()}
     result = run()
-    after = [_cpu_seconds([pid]) for pid in pids]
-    server, store = ((a - b) * 1000 / requests for a, b in zip(after, before, strict=True))
-    return result | {"server_cpu_ms_per_request": round(server, 2), "store_cpu_ms_per_request": round(store, 2)}
+    after = {name: _cpu_seconds([pid]) for name, pid in pids.items()}
+    spent = {f"{name}_cpu_ms_per_request": round((after[name] - before[name]) * 1000 / requests, 3) for name in pids}
+    return result | spent
 
 
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-async def _drive(url: str, key: str, bodies: list[dict], path_of, requests: int, concurrency: int) -> dict:
+@contextmanager
+def _serving(tree: str | None, workers: int) -> Iterator[tuple[str, int]]:
+    """``hub api serve`` on a free port (from ``tree`` when given) until the block ends: (URL, pid)."""
     import httpx
 
-    headers = {"X-API-Key": key, "X-Purpose": quote("压力测试")}
-    latencies: list[float] = []
-    errors = 0
-    statuses: dict[int, int] = {}
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(requests):
-        queue.put_nowait(i)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
+    from hub.api.server import free_port
 
-        async def worker() -> None:
-            nonlocal errors
-            state: dict = {}
-            while True:
-                try:
-                    i = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                body = path_of(bodies[i % len(bodies)], state)
-                t0 = time.perf_counter()
-                r = await client.post(body["path"], json=body["json"])
-                latencies.append(time.perf_counter() - t0)
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-                if r.status_code != 200:
-                    errors += 1
-                    state["after"] = None  # start over rather than repeat a refused cursor
-                else:
-                    state["after"] = r.json().get("next_cursor")
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - t0
-    return {
-        "requests": requests,
-        "concurrency": concurrency,
-        "errors": errors,
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "seconds": round(elapsed, 3),
-        "requests_per_second": round(requests / elapsed, 1),
-        "p50_ms": round(_percentile(latencies, 50) * 1000, 2),
-        "p99_ms": round(_percentile(latencies, 99) * 1000, 2),
-    }
+    port = free_port()
+    env = os.environ.copy()
+    if tree:
+        env["PYTHONPATH"] = tree
+    argv = [sys.executable, "-m", "hub.cli", "api", "serve", "--port", str(port)]
+    # from the tree's directory: `python -m` puts the working directory first on sys.path
+    cmd = argv + (["--workers", str(workers)] if workers > 1 else [])
+    server = subprocess.Popen(cmd, env=env, cwd=tree or None)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300  # workers import Airflow's configuration: slow on a loaded machine
+        while True:
+            try:
+                httpx.get(f"{url}/openapi.json", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the API server did not start") from None
+                time.sleep(0.2)
+        time.sleep(1.0 if workers > 1 else 0)  # every worker listening, not only the first
+        yield url, server.pid
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def _postmaster_pid(admin_uri: str) -> int:
@@ -122,20 +113,27 @@ def main() -> dict:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=640100)
     parser.add_argument("--limit", type=int, default=500, help="rows per page of the paged query")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes of the API")
+    parser.add_argument("--client-processes", type=int, default=2, help="load generator processes")
+    parser.add_argument(
+        "--baseline-tree",
+        help="also serve the API from this source tree (e.g. `git archive` of an older commit), same run, 1 worker",
+    )
     args = parser.parse_args()
     from bench.measure import isolate
 
     isolate()
 
-    import httpx
     import psycopg
 
+    from bench import api_ceiling
+    from bench.http_load import Scenario, drive
     from connectors.connections import postgres_connection_json
     from hub import registry
     from hub.access import budgets, consumers
-    from hub.api.server import free_port
     from hub.pipeline import run_ingest
     from hub.store import embedded
+    from hub.store.connection import api_store_uri
     from hub.store.migrate import migrate
     from simulators.database import reset_database
     from simulators.ga import population
@@ -156,41 +154,37 @@ def main() -> dict:
         people = conn.execute("SELECT id_number, name FROM shared.population ORDER BY random() LIMIT 500").fetchall()
         rows = conn.execute("SELECT count(*) FROM shared.population").fetchone()[0]
 
-    port = free_port()
-    hub = str(Path(sys.executable).with_name("hub"))
-    server = subprocess.Popen([hub, "api", "serve", "--port", str(port)], env=os.environ.copy())
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/openapi.json", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the API server did not start") from None
-                time.sleep(0.2)
-
-        def verify(person: dict, _: dict) -> dict:
-            return {"path": "/v1/verify/person", "json": person}
-
-        def paged(_: dict, state: dict) -> dict:
-            return {
-                "path": "/v1/resources/640100-GA-0001/query",
-                "json": {"fields": ["id_number", "name", "gender", "region_code"], "limit": args.limit}
-                | ({"after": state["after"]} if state.get("after") else {}),
+    api_uri = api_store_uri()
+    purpose = "压力测试"
+    persons = [{"id_number": i, "name": n} for i, n in people]
+    headers = {"X-API-Key": key, "X-Purpose": quote(purpose)}
+    page = {"fields": ["id_number", "name", "gender", "region_code"], "limit": args.limit}
+    verify = Scenario("/v1/verify/person", headers, bodies=persons)
+    paged = Scenario("/v1/resources/640100-GA-0001/query", headers, page=page)
+    n, c, procs = args.requests, args.concurrency, args.client_processes
+    store = {"store": _postmaster_pid(admin)}
+    results: dict[str, dict] = {}
+    # the ceiling first, then each server: the same store, load generator and requests in one run
+    results["ceiling"] = {
+        "verify_person": _measured(lambda: api_ceiling.verify_person(api_uri, key, persons, purpose, n, c), store, n),
+        "paged_query": _measured(
+            lambda: api_ceiling.paged_query(api_uri, key, page | {"ref": "640100-GA-0001"}, purpose, n, c),
+            store,
+            n,
+        ),
+    }
+    servers = [("api", None, args.workers)] + ([("baseline", args.baseline_tree, 1)] if args.baseline_tree else [])
+    for name, tree, workers in servers:
+        with _serving(tree, workers) as (url, server_pid):
+            results[name] = {
+                "workers": workers,
+                "verify_person": _measured(lambda: drive(url, verify, n, c, procs), {"server": server_pid} | store, n),
+                "paged_query": _measured(lambda: drive(url, paged, n, c, procs), {"server": server_pid} | store, n),
             }
-
-        persons = [{"id_number": i, "name": n} for i, n in people]
-        pids = [server.pid, _postmaster_pid(admin)]
-        n, c = args.requests, args.concurrency
-        results = {
-            "verify_person": _measured(lambda: asyncio.run(_drive(url, key, persons, verify, n, c)), pids, n),
-            "paged_query": _measured(lambda: asyncio.run(_drive(url, key, [{}], paged, n, c)), pids, n),
-        }
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    for name in [s[0] for s in servers]:
+        for scenario in ("verify_person", "paged_query"):
+            api, ceiling = results[name][scenario], results["ceiling"][scenario]
+            api["of_ceiling"] = round(api["requests_per_second"] / ceiling["requests_per_second"], 3)
     with psycopg.connect(store_uri) as conn:
         audited = conn.execute(
             "SELECT count(*) FROM access.audit WHERE action IN ('verify.person', 'query')"
@@ -201,8 +195,13 @@ def main() -> dict:
         "audited_reads": audited[0],
         "machine": f"{platform.machine()} {os.cpu_count()} cpu (shared with other jobs)",
         "page_rows": args.limit,
-        "server": "uvicorn, 1 worker, subprocess; load generator asyncio+httpx in another process",
-        "cpu": "server_cpu_ms_per_request: the API process; store_cpu_ms_per_request: the PostgreSQL backends",
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "server": "uvicorn (`hub api serve`, --workers as reported), subprocess",
+        "load_generator": f"{procs} processes of asyncio HTTP/1.1 keep-alive connections (bench.http_load)",
+        "ceiling": "the same library calls and SQL as the routes through psycopg, same role, one thread a connection",
+        "cpu": "server_cpu_ms_per_request: the API processes; "
+        "store_cpu_ms_per_request: the PostgreSQL backends; client_cpu_ms_per_request: the load generator "
+        "(for the ceiling: the bench process running the calls)",
         **results,
     }
     RESULTS.mkdir(exist_ok=True)

@@ -71,36 +71,60 @@ def _digest(prev_hash: str, seq: int, at: dt.datetime, ev: AuditEvent) -> str:
 
 def append(conn: psycopg.Connection, ev: AuditEvent) -> int:
     """Append ``ev`` to the chain inside the caller's transaction (or its own). Returns its seq."""
+    return append_many(conn, [ev])[0]
+
+
+_INSERT = (
+    "INSERT INTO access.audit (seq, at, dept_code, action, resource, fields, row_count, purpose, outcome,"
+    " detail, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def append_many(conn: psycopg.Connection, events: Sequence[AuditEvent]) -> list[int]:
+    """Append ``events`` in order, chained, in one transaction (the caller's, or its own). Returns their seqs.
+
+    One lock, one head read, one pipelined batch of inserts and one commit for the lot: what a
+    group commit of many requests' records costs instead of one of each per record.
+    """
+    if not events:
+        return []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
         head = conn.execute("SELECT seq, hash FROM access.audit_head WHERE id = 1").fetchone()
-        seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+        seq, prev = (head[0], head[1]) if head else (0, GENESIS)
         at = dt.datetime.now(dt.UTC)
-        digest = _digest(prev, seq, at, ev)
-        conn.execute(
-            "INSERT INTO access.audit (seq, at, dept_code, action, resource, fields, row_count, purpose, outcome,"
-            " detail, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                seq,
-                at,
-                ev.dept_code,
-                ev.action,
-                ev.resource,
-                list(ev.fields),
-                ev.row_count,
-                ev.purpose,
-                ev.outcome,
-                ev.detail,
-                prev,
-                digest,
-            ),
-        )
+        rows, seqs = [], []
+        for ev in events:
+            seq += 1
+            digest = _digest(prev, seq, at, ev)
+            rows.append(
+                (
+                    seq,
+                    at,
+                    ev.dept_code,
+                    ev.action,
+                    ev.resource,
+                    list(ev.fields),
+                    ev.row_count,
+                    ev.purpose,
+                    ev.outcome,
+                    ev.detail,
+                    prev,
+                    digest,
+                )
+            )
+            seqs.append(seq)
+            prev = digest
+        if len(rows) == 1:
+            conn.execute(_INSERT, rows[0])
+        else:
+            conn.cursor().executemany(_INSERT, rows)
         conn.execute(
             "INSERT INTO access.audit_head (id, seq, hash) VALUES (1, %s, %s) "
             "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-            (seq, digest),
+            (seq, prev),
         )
-    return seq
+    return seqs
 
 
 def record(uri: str, ev: AuditEvent) -> int:

@@ -250,10 +250,10 @@ def _objections(args: argparse.Namespace) -> int:
 
 @mistakes("hub.access.keyconfig:KeyConfigError")
 def _api(args: argparse.Namespace) -> int:
-    from hub.api.server import serve
+    from hub.api.server import serve, workers_setting
     from hub.store.connection import api_store_uri
 
-    serve(api_store_uri(), args.host, args.port, on_listening=echo)
+    serve(api_store_uri(), args.host, args.port, on_listening=echo, workers=workers_setting(args.workers))
     return 0
 
 
@@ -333,3 +333,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     srv = acts.add_parser("serve", help="serve the API in the foreground; prints its URL once listening")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     srv.add_argument("--port", type=_port, default=8640, help="port to listen on (default 8640; 0 picks a free one)")
+    srv.add_argument(
+        "--workers",
+        help="worker processes, about one per core (default $HUB_API_WORKERS or 1; `hub up` and compose set it)",
+    )

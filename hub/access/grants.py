@@ -107,6 +107,21 @@ def check_fields(conn: psycopg.Connection, dept: str, table: Table, requested: S
     return {name: access[name] for name in requested}
 
 
+def require_fields(conn: psycopg.Connection, dept: str, table: Table, requested: Sequence[str]) -> None:
+    """:func:`check_fields` for a read that needs no masking decision (a verification).
+
+    When every requested field is readable without a grant, grants cannot change the answer, so
+    the store is not asked (one round trip less per verification call).
+
+    Raises:
+        AccessDenied: naming the first refused field.
+    """
+    shareable = {f.name: f for f in _shareable(table)}
+    if all(n in shareable and table.readable_without_grant(shareable[n]) for n in requested):
+        return
+    check_fields(conn, dept, table, requested)
+
+
 def readable_fields(conn: psycopg.Connection, dept: str, table: Table) -> list[str]:
     """Names of the fields ``dept`` may read now, in declaration order."""
     return [n for n, a in field_access(conn, dept, table).items() if a.readable]

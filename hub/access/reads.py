@@ -15,7 +15,7 @@ import psycopg
 
 from hub.access import cursor_token
 from hub.access.catalogue import tables
-from hub.access.grants import AccessDenied, FieldAccess, check_fields, field_access
+from hub.access.grants import AccessDenied, FieldAccess, check_fields, field_access, require_fields
 from hub.access.masking import mask_sql
 from hub.store import page_order
 from schemas.model import Table
@@ -136,20 +136,48 @@ def query(
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     text = f"SELECT {cols} FROM {table.qualified_name}{where} ORDER BY {order} LIMIT {int(limit) + 1}"
     try:
-        with conn.transaction():
-            rows = conn.execute(text, params).fetchall()
+        rows, columns = _fetch(conn, text, params)
     except (psycopg.errors.DataError, psycopg.errors.InvalidTextRepresentation) as err:
         raise BadRequest(f"a filter value does not fit its field's type: {type(err).__name__}") from None
     more = len(rows) > limit
     rows = rows[:limit]
     n = len(fields)
-    out = [{name: _json(v) for name, v in zip(fields, r[:n], strict=True)} for r in rows]
+    out = _records(list(fields), columns[:n], rows)
     nxt = None
     if more:
         last = rows[-1][n:]
         values = [_json(v) for v in last] if key_in_clear else {"digest": bytes(last[0]).hex()}
         nxt = cursor_token.encode(values, dept, table.qualified_name)
     return Page(list(fields), out, nxt, [f for f in fields if not access[f].unmasked])
+
+
+def _fetch(conn: psycopg.Connection, text: str, params: list) -> tuple[list[tuple], list[psycopg.Column]]:
+    """Rows and column descriptions; in a caller's transaction under a savepoint, so a bad value does not abort it."""
+    if conn.autocommit and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        cur = conn.execute(text, params)  # a statement of its own: no BEGIN/COMMIT round trips
+        return cur.fetchall(), list(cur.description or [])
+    with conn.transaction():
+        cur = conn.execute(text, params)
+        return cur.fetchall(), list(cur.description or [])
+
+
+# types psycopg returns as str, int, float or bool: in JSON as they are, no per-value conversion
+_PLAIN_TYPES = {psycopg.adapters.types[name].oid for name in ("text", "varchar", "bpchar", "name", "bool")}
+_PLAIN_TYPES |= {psycopg.adapters.types[name].oid for name in ("int2", "int4", "int8", "float4", "float8")}
+
+
+def _records(names: list[str], columns: Sequence[psycopg.Column], rows: list[tuple]) -> list[dict]:
+    """Rows as JSON-ready dicts, converting only the columns whose type needs it (a 500-row page is 2,000 values)."""
+    convert = [i for i, c in enumerate(columns) if c.type_code not in _PLAIN_TYPES]
+    if not convert:  # zip stops at the names: the ordering columns after them are left out
+        return [dict(zip(names, r, strict=False)) for r in rows]
+    out = []
+    for r in rows:
+        values = list(r[: len(names)])
+        for i in convert:
+            values[i] = _json(values[i])
+        out.append(dict(zip(names, values, strict=True)))
+    return out
 
 
 def _key_in_clear(conn: psycopg.Connection, dept: str, table: Table, access: dict[str, FieldAccess]) -> bool:
@@ -192,7 +220,7 @@ def verify_person(conn: psycopg.Connection, dept: str, id_number: str, name: str
     resource is 有条件.
     """
     table = tables()["shared.population"]
-    check_fields(conn, dept, table, ["id_number", "name", "status"])
+    require_fields(conn, dept, table, ["id_number", "name", "status"])
     row = _lookup_one(
         conn,
         "SELECT status FROM shared.population WHERE id_number = %s AND name = %s",
@@ -204,7 +232,7 @@ def verify_person(conn: psycopg.Connection, dept: str, id_number: str, name: str
 def verify_entity(conn: psycopg.Connection, dept: str, uscc: str) -> bool:
     """Whether ``uscc`` is a market entity in status ACTIVE (存续)."""
     table = tables()["shared.market_entity"]
-    check_fields(conn, dept, table, ["uscc", "status"])
+    require_fields(conn, dept, table, ["uscc", "status"])
     row = _lookup_one(conn, "SELECT status FROM shared.market_entity WHERE uscc = %s", (uscc.strip().upper(),))
     return row is not None and row[0] == "ACTIVE"
 
@@ -242,7 +270,7 @@ def verify_certificate(conn: psycopg.Connection, dept: str, certificate_id: str,
     if conn.execute("SELECT to_regclass(%s)", (table.qualified_name,)).fetchone()[0] is None:
         raise NotLoaded(f"{table.qualified_name} does not exist in the store yet")
     has_valid_to = "valid_to" in table.business_columns
-    check_fields(conn, dept, table, ["certificate_id", "status", *(["valid_to"] if has_valid_to else [])])
+    require_fields(conn, dept, table, ["certificate_id", "status", *(["valid_to"] if has_valid_to else [])])
     cols = "status" + (", valid_to" if has_valid_to else "")
     row = _lookup_one(
         conn, f"SELECT {cols} FROM {table.qualified_name} WHERE certificate_id = %s", (certificate_id.strip(),)

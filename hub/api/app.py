@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.access import applicants, budgets, catalogue, cursor_token, digest, grants, objections, reads
 from hub.access.audit import AuditEvent, append
+from hub.access.audit_writer import AuditWriter
 from hub.access.grants import AccessDenied
 from hub.access.keyconfig import KeyConfigError
 from hub.api import docs, inputs
@@ -207,10 +208,13 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
     digest.load_key()
     limit = max_body_bytes()
     pool = Pool(uri, pool_size)
+    # every record of this process goes through one group-committing writer (hub.access.audit_writer)
+    writer = AuditWriter(lambda: psycopg.connect(uri, autocommit=True))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        writer.close()
         pool.close()
 
     app = FastAPI(
@@ -228,8 +232,7 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
     app.add_middleware(Guard, pool=pool, is_public=_is_public, max_body=limit)
 
     def audit(ev: AuditEvent) -> None:
-        with pool.connection() as conn:
-            append(conn, ev)
+        writer.write(ev)  # returns once the record is committed
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -284,8 +287,9 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
         try:
             with pool.connection() as conn:
                 result, rows, read_fields = fn(conn)
-                append(conn, AuditEvent(dept, action, "allowed", resource, read_fields, rows, purpose, detail))
-                return result
+            # the result is released only after its record is durable
+            audit(AuditEvent(dept, action, "allowed", resource, read_fields, rows, purpose, detail))
+            return result
         except AccessDenied as err:
             raise refused(403, err) from None
         except budgets.OverBudget as err:

@@ -149,6 +149,8 @@ def stack_env(
         ),
         # the data API's keys: one cursor key for every API process, the audit digest key out of the store
         "HUB_API_CURSOR_KEY": _persistent_secret(home, "api_cursor_key", lambda: secrets.token_hex(32)),
+        # uvicorn worker processes of the data API: about one per core (hub.api.server)
+        "HUB_API_WORKERS": str(min(2, os.cpu_count() or 1)),
         "AIRFLOW_CONN_HUB_AUDIT_DIGEST": json.dumps(
             {
                 "conn_type": "generic",

@@ -5,7 +5,7 @@ embedded PostgreSQL under ``bench/.work`` (or ``$HUB_HOME``), writes market enti
 social security cards in the city's proportion (400,000 licences to 1,500,000 cards) straight
 into the shared tables, and derives their certificates (SM2-signed, with their outbox rows) end
 to end. The SM2 paths are timed on their own first: the hub's (OpenSSL EVP, one thread and a
-process per core), the simulated platform's verifier and pure-Python gmssl (the old path); the
+thread per core), the simulated platform's verifier and pure-Python gmssl (the old path); the
 one-thread signs per CPU-second times the cores is the derive's ceiling. The
 derive rate is extrapolated to the city's initial load of every licence and card. Writes
 ``bench/results/certificates-<certificates>.json``.
@@ -88,7 +88,7 @@ def sm2_rates(n: int) -> list[Measurement]:
     ]
     messages = [MESSAGE + str(i).encode() for i in range(2 * n)]
     cpus = os.cpu_count() or 1
-    with measure(f"hub SM2 sign_many (a process per core, {cpus} cpus)", len(messages)) as m:
+    with measure(f"hub SM2 sign_many (a thread per core, {cpus} cpus)", len(messages)) as m:
         signatures = signer.sign_many(messages)
     signer.close()
     rows.append(m)
@@ -102,7 +102,7 @@ def sm2_rates(n: int) -> list[Measurement]:
 
 
 def cpu_seconds_with_children() -> float:
-    """CPU seconds of this process and of its children that have ended (the signing processes, once closed)."""
+    """CPU seconds of this process and of its children that have ended."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
 
@@ -156,7 +156,6 @@ def main() -> None:
     hub_cpu, db_cpu = cpu_seconds_with_children(), server_cpu_seconds(pgdata)
     with measure(DERIVE, args.certificates) as m:
         counts = derive_certificates(store, signer, "bench")
-        signer.close()  # the signing processes end here, so their CPU seconds are counted
     hub_cpu, db_cpu = cpu_seconds_with_children() - hub_cpu, server_cpu_seconds(pgdata) - db_cpu
     with psycopg.connect(store) as conn:
         outbox = conn.execute("SELECT count(*) FROM hub.push_outbox WHERE kind = 'certificates'").fetchone()[0]
@@ -170,7 +169,7 @@ def main() -> None:
         "licences": licences,
         "cards": cards,
         "load_average_before": round(load, 2),
-        "cpu_seconds": {"hub_with_signing_processes": round(hub_cpu, 2), "postgres": round(db_cpu, 2)},
+        "cpu_seconds": {"hub": round(hub_cpu, 2), "postgres": round(db_cpu, 2)},
         "cpu_seconds_per_1000": round(1000 * (hub_cpu + db_cpu) / args.certificates, 3),
         "cpu_bound_rows_per_second": round(cpu_bound),
         "signing_ceiling_rows_per_second": round(ceiling),
@@ -193,7 +192,7 @@ def main() -> None:
         RESULTS / f"certificates-{args.certificates}.json",
         note=f"the city's initial load is {city:,} certificates ({CITY_LICENCES:,} licences, {CITY_CARDS:,} cards); "
         "its minutes are EXTRAPOLATED linearly from this run's end-to-end rate, not measured at that size; the "
-        "cpu-bound figures divide the run's CPU seconds (hub process with its signing processes, and PostgreSQL) "
+        "cpu-bound figures divide the run's CPU seconds (hub process with its signing threads, and PostgreSQL) "
         "into every core of the machine, what a quiet machine reaches; the signing ceiling is OpenSSL's SM2 signs "
         "per CPU-second in one thread times the cores",
     )

@@ -23,11 +23,7 @@ def derive_certificates_task(run_id: str) -> dict[str, int]:
     from hub.push.signer import signer_from_connection
     from hub.store.connection import store_uri
 
-    signer = signer_from_connection()
-    try:
-        return derive_certificates(store_uri(), signer, run_id)
-    finally:
-        signer.close()  # the signing processes end with the task, not when the signer is collected
+    return derive_certificates(store_uri(), signer_from_connection(), run_id)
 
 
 def derive_cases_task() -> dict[str, int]:

@@ -139,7 +139,7 @@ def test_signature_scheme_is_configurable_and_unknown_schemes_refused(signer) ->
         make_signer("rsa", None, signer.public_key)
 
 
-def test_a_chunk_signed_in_processes_verifies_with_gmssl_both_ways(store) -> None:
+def test_a_chunk_signed_on_every_core_verifies_with_gmssl_both_ways(store) -> None:
     from gmssl import func as gmssl_func
     from gmssl import sm2 as gmssl_sm2
 
@@ -147,7 +147,7 @@ def test_a_chunk_signed_in_processes_verifies_with_gmssl_both_ways(store) -> Non
 
     private, public = generate_sm2_keypair()
     chunk_signer = Sm2Signer(private, public)
-    chunk_signer.min_parallel = 8  # the chunk is signed by the worker processes, as a full-size derive is
+    chunk_signer.min_parallel = 8  # the chunk is signed on the thread per core, as a full-size derive is
     shared_rows.insert_entities(store, 12)
     try:
         assert derive_certificates(store, chunk_signer, "gm")["new"] == 12

@@ -81,10 +81,10 @@ def test_a_tampered_message_or_signature_or_a_wrong_key_fails(keys) -> None:
         assert not signer.verify(MESSAGE, junk)
 
 
-@pytest.mark.parametrize("in_processes", [False, True], ids=["calling-thread", "a-process-per-core"])
-def test_sign_many_signs_each_message_in_order(keys, in_processes) -> None:
+@pytest.mark.parametrize("on_every_core", [False, True], ids=["calling-thread", "a-thread-per-core"])
+def test_sign_many_signs_each_message_in_order(keys, on_every_core) -> None:
     signer = make_signer("sm2", *keys)
-    signer.min_parallel = 10 if in_processes else 1000
+    signer.min_parallel = 10 if on_every_core else 1000
     messages = [f"certificate {i}".encode() for i in range(50)]
     try:
         signatures = signer.sign_many(messages)

@@ -19,6 +19,7 @@ RESULTS = Path(__file__).parent / "results"
 PLATFORM_QUOTA = 10_000  # records a second: 20 requests of 500 records (provincial-platform.md)
 COPY_CEILING = "load: ceiling, ADBC COPY into a bare unindexed table"
 EXTRACT_CEILING = "extract: ceiling, ADBC SELECT * into Arrow"
+SIGN_CEILING = "ceiling: SM2 signs a second on every core (OpenSSL, one thread's signs per CPU-second x cores)"
 Ceiling = str | int | tuple[str, ...] | None
 """A stage's ceiling: a measured stage, a fixed rate, stages run one after the other (their times add), or none."""
 PEERS: list[tuple[str, str, list[str], Ceiling]] = [
@@ -64,6 +65,18 @@ PEERS: list[tuple[str, str, list[str], Ceiling]] = [
         "push cases, 20 requests/s quota",
         ["peer: one POST per record (sequential), 20 requests/s quota"],
         PLATFORM_QUOTA,
+    ),
+    (
+        "push",
+        "push certificates (platform verifies every SM2 signature), 20 requests/s quota",
+        [],
+        PLATFORM_QUOTA,
+    ),
+    (
+        "certificates",
+        "derive certificates end to end (read, sign on every core, certificate + outbox rows)",
+        ["gmssl SM2 sign (pure Python, the old path)"],
+        SIGN_CEILING,
     ),
 ]
 QUALITY = (

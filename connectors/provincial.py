@@ -140,7 +140,19 @@ class ProvincialClient:
             BatchRefusedError: on 400 or 413.
             OutcomeUnknownError: when retries ran out.
         """
-        body = json.dumps({"batch_id": batch_id, "records": records}, ensure_ascii=False, separators=(",", ":"))
+        return self.send_encoded(
+            kind, batch_id, [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records]
+        )
+
+    def send_encoded(self, kind: str, batch_id: str, records: list[str]) -> list[dict[str, Any]]:
+        """``send_batch`` of records already encoded as JSON objects (the outbox's text, not decoded again).
+
+        Raises:
+            AuthFailedError: on 401.
+            BatchRefusedError: on 400 or 413.
+            OutcomeUnknownError: when retries ran out.
+        """
+        body = f'{{"batch_id":{json.dumps(batch_id)},"records":[{",".join(records)}]}}'
         reply = self._request("POST", BATCH_PATHS[kind], {}, body.encode("utf-8"))
         results = reply.get("results")
         if reply.get("batch_id") != batch_id or not isinstance(results, list) or len(results) != len(records):

@@ -3,7 +3,8 @@
 A 营业执照 for every market entity (issue date = 核准日期, issuer = 登记机关) and a 社会保障卡 for
 every issued card. Only source records whose certificate-relevant columns changed are read
 again; a new version is created only when the certificate's content (face or status) changed.
-SM2 signing (OpenSSL, a chunk at a time on every core) is done once per new version.
+SM2 signing (OpenSSL, a chunk at a time on every core, while the chunk before it is written) is
+done once per new version.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,7 +177,8 @@ def derive_certificates(uri: str, signer: Signer, run_id: str) -> dict[str, int]
     """Create the certificate versions the shared tables call for, with their outbox rows.
 
     Each chunk of certificates commits together with its outbox rows and the derive state, so
-    a crash leaves no certificate version without its outbox row (and no row twice).
+    a crash leaves no certificate version without its outbox row (and no row twice). The chunks
+    are a pipeline: while one chunk is signed (on every core), the one before it is written.
 
     Returns:
         Counts: ``checked`` source records, ``new`` certificates, ``versions`` new versions of
@@ -186,21 +189,41 @@ def derive_certificates(uri: str, signer: Signer, run_id: str) -> dict[str, int]
         conn.execute("SELECT pg_advisory_lock(%s)", (DERIVE_LOCK,))
         conn.commit()
         try:
-            for source in SOURCES:
-                with conn.transaction():
-                    drafts = list(source(conn))
-                for start in range(0, len(drafts), CHUNK):
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="derive-sign") as signing:
+                for source in SOURCES:
                     with conn.transaction():
-                        _apply(conn, drafts[start : start + CHUNK], signer, run_id, counts)
+                        drafts = list(source(conn))
+                    signed: _Chunk | None = None
+                    for start in range(0, len(drafts), CHUNK):
+                        # The derive lock keeps every other derive out, and no two chunks share a
+                        # source record, so this chunk's state can be read before the last one commits.
+                        with conn.transaction():
+                            chunk = _prepare(conn, drafts[start : start + CHUNK], counts)
+                        chunk.signatures = signing.submit(signer.sign_many, chunk.messages)
+                        if signed is not None:
+                            with conn.transaction():
+                                _write(conn, signed, signer.scheme, run_id)
+                        signed = chunk
+                    if signed is not None:
+                        with conn.transaction():
+                            _write(conn, signed, signer.scheme, run_id)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (DERIVE_LOCK,))
             conn.commit()
     return counts
 
 
-def _apply(conn: psycopg.Connection, drafts: list[Draft], signer: Signer, run_id: str, counts: dict[str, int]) -> None:
-    from hub import faults
+@dataclass
+class _Chunk:
+    """One chunk's new versions (records without their signatures yet) and derive state rows."""
 
+    records: list[tuple[dict[str, Any], str, Draft, str]]
+    messages: list[bytes]
+    sources: list[tuple[str, str, str, int, str, str]]
+    signatures: Future[list[str]] | None = None
+
+
+def _prepare(conn: psycopg.Connection, drafts: list[Draft], counts: dict[str, int]) -> _Chunk:
     state = {
         (t, k): (series, v, h)
         for t, k, series, v, h in conn.execute(
@@ -209,15 +232,14 @@ def _apply(conn: psycopg.Connection, drafts: list[Draft], signer: Signer, run_id
             ([d.type.code for d in drafts], [d.source_key for d in drafts]),
         )
     }
-    certs, outbox, sources = [], [], []
-    records: list[tuple[dict[str, Any], str, Draft, str]] = []
+    chunk = _Chunk([], [], [])
     for d in drafts:
         counts["checked"] += 1
         content_hash = sm3_hex(canonical_json(d.content))
         known = state.get((d.type.code, d.source_key))
         if known is not None and known[2] == content_hash:
             counts["unchanged"] += 1
-            sources.append((d.type.code, d.source_key, known[0], known[1], content_hash, d.source_hash))
+            chunk.sources.append((d.type.code, d.source_key, known[0], known[1], content_hash, d.source_hash))
             continue
         if known is None:
             series = identifier.CertificateId(d.type.code, d.issuer_code, d.serial, 1).series
@@ -231,15 +253,26 @@ def _apply(conn: psycopg.Connection, drafts: list[Draft], signer: Signer, run_id
             cid = identifier.build(type_code, issuer_code, serial, version)
         except ValueError as exc:
             raise ValueError(f"{d.type.source_table} record {d.source_key}: {d.type.name} identifier: {exc}") from exc
-        records.append(({"certificate_id": cid, "version": version, **d.content}, series, d, content_hash))
-        sources.append((d.type.code, d.source_key, series, version, content_hash, d.source_hash))
-    signatures = signer.sign_many([canonical_json(record) for record, *_ in records])
-    for (record, series, d, content_hash), signature in zip(records, signatures, strict=True):
+        record = {"certificate_id": cid, "version": version, **d.content}
+        chunk.records.append((record, series, d, content_hash))
+        chunk.messages.append(canonical_json(record))
+        chunk.sources.append((d.type.code, d.source_key, series, version, content_hash, d.source_hash))
+    return chunk
+
+
+def _write(conn: psycopg.Connection, chunk: _Chunk, scheme: str, run_id: str) -> None:
+    from hub import faults
+
+    signatures = chunk.signatures.result() if chunk.signatures is not None else []
+    certs, outbox = [], []
+    for (record, series, d, content_hash), message, signature in zip(
+        chunk.records, chunk.messages, signatures, strict=True
+    ):
         record["signature"] = signature
-        certs.append(_certificate_row(record, series, signer.scheme, d, run_id, content_hash))
-        outbox.append(
-            ("certificates", record["certificate_id"], record["version"], json.dumps(record, ensure_ascii=False))
-        )
+        certs.append(_certificate_row(record, series, scheme, d, run_id, content_hash))
+        # the signed canonical JSON with the signature added: the same object, without encoding it again
+        payload = message[:-1].decode("utf-8") + f',"signature":{json.dumps(signature)}}}'
+        outbox.append(("certificates", record["certificate_id"], record["version"], payload))
     now = dt.datetime.now(dt.UTC)
     with conn.cursor() as cur:
         if certs:
@@ -254,6 +287,7 @@ def _apply(conn: psycopg.Connection, drafts: list[Draft], signer: Signer, run_id
             with cur.copy("COPY hub.push_outbox (kind, record_key, version, payload) FROM STDIN") as copy:
                 for row in outbox:
                     copy.write_row(row)
+        sources = chunk.sources
         cur.execute(
             "INSERT INTO hub.certificate_source (type_code, source_key, series, latest_version, content_hash,"
             " source_hash) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::text[], %s::text[])"

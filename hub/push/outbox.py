@@ -137,14 +137,14 @@ def send_batch(conn: psycopg.Connection, client: ProvincialClient, kind: str, ba
         if not locked:
             return None
         rows = conn.execute(
-            "SELECT id, record_key, version, payload FROM hub.push_outbox "
+            "SELECT id, record_key, version, payload::text FROM hub.push_outbox "
             "WHERE batch_id = %s AND status = 'pending' ORDER BY id FOR UPDATE SKIP LOCKED",
             (batch_id,),
         ).fetchall()
         if not rows:
             return counts
-        try:
-            results = client.send_batch(kind, batch_id, [r[3] for r in rows])
+        try:  # the payloads as PostgreSQL writes jsonb: sent as they are, never decoded and encoded again
+            results = client.send_encoded(kind, batch_id, [r[3] for r in rows])
         except BatchRefusedError as exc:
             conn.execute(
                 "UPDATE hub.push_outbox SET status = 'parked', result = 'REJECTED', code = %s, message = %s, "

@@ -9,6 +9,7 @@ from the national standards. A record the hub built with a wrong algorithm is th
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -45,6 +46,7 @@ def organisation_code_ok(code: str) -> bool:
     return code[8] == {10: "X", 11: "0"}.get(check, str(check))
 
 
+@functools.lru_cache(maxsize=4096)  # issuers recur in every batch
 def uscc_ok(value: str) -> bool:
     """GB 32100-2015: form, check character, and the embedded GB 11714 organisation code."""
     return bool(_USCC.match(value)) and uscc.calc_check_digit(value) == value[17] and organisation_code_ok(value[8:17])
@@ -66,6 +68,7 @@ class CertificateId:
         return f"1.2.156.3005.2.{self.type_code}.{self.issuer_code}.{self.serial}"
 
 
+@functools.lru_cache(maxsize=4096)  # a batch parses each identifier twice: its checks, then its series
 def certificate_id(value: str) -> CertificateId | None:
     """Split ``1.2.156.3005.2.<type>.<issuer>.<serial>.<version>.<check>``; ``None`` if not of that form.
 

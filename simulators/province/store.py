@@ -15,6 +15,7 @@ can see which batch ids reached the platform and how often.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -106,7 +107,11 @@ class PlatformStore:
             BatchIdReusedError: if ``batch_id`` was used before for other records.
         """
         now = now or dt.datetime.now(dt.UTC)
-        digest = sm3(kind.encode() + b"\n" + canonical_json(records))
+        # Each record's canonical JSON without its signature is made once: it is what a signature
+        # covers, its SM3 is the content hash, and with the signatures it makes the batch's digest.
+        unsigned = [signed_message(r) for r in records]
+        hashes = [sm3(u) for u in unsigned]
+        digest = _batch_digest(kind, records, hashes)
         with self._lock, self._conn.transaction():
             seen = self._seen_batch(batch_id, kind, digest)
         if seen is not None:
@@ -114,7 +119,7 @@ class PlatformStore:
         key_field = "certificate_id" if kind == "certificates" else "case_no"
         problems = [(checks.certificate_fields if kind == "certificates" else checks.case_fields)(r) for r in records]
         self._check_ids(kind, records, problems)
-        signed = self._signatures(kind, records, problems)
+        signed = self._signatures(kind, records, unsigned, problems)
         with self._lock, self._conn.transaction():
             seen = self._seen_batch(batch_id, kind, digest)  # the same batch may have arrived meanwhile
             if seen is not None:
@@ -137,25 +142,30 @@ class PlatformStore:
             }
             today = now.astimezone(SHANGHAI).date()
             results, rows = [], []
-            for rec, key, ser, problem, signed_ok in zip(records, keys, series, problems, signed, strict=True):
+            for rec, text, h, key, ser, problem, signed_ok in zip(
+                records, unsigned, hashes, keys, series, problems, signed, strict=True
+            ):
                 version = rec.get("version")
-                code, message = self._verdict(kind, rec, key, ser, problem, signed_ok, stored, heads)
+                code, message = self._verdict(kind, rec, h, key, ser, problem, signed_ok, stored, heads)
                 status = "REJECTED" if code else "ACCEPTED"
                 if code == "DUPLICATE":
                     status, code = "DUPLICATE", None
                 if status == "ACCEPTED":
-                    h = content_hash(rec)
                     stored[(key, version)] = h
                     heads[ser] = _Head(version, rec["status"])
-                    rows.append((kind, key, version, ser, rec["status"], h, Jsonb(rec), batch_id, now, today))
+                    payload = _with_signature(text, rec)
+                    rows.append((kind, key, version, ser, rec["status"], h, payload, batch_id, now, today))
                 results.append({"key": key, "version": version, "status": status, "code": code, "message": message})
-            if rows:
-                with self._conn.cursor() as cur:
-                    cur.executemany(
-                        "INSERT INTO accepted (kind, key, version, series, status, content_hash, payload, batch_id,"
-                        " accepted_at, accepted_on) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        rows,
-                    )
+            if rows:  # one COPY for the batch, not a round trip a record
+                with (
+                    self._conn.cursor() as cur,
+                    cur.copy(
+                        "COPY accepted (kind, key, version, series, status, content_hash, payload, batch_id,"
+                        " accepted_at, accepted_on) FROM STDIN"
+                    ) as copy,
+                ):
+                    for row in rows:
+                        copy.write_row(row)
             self._conn.execute(
                 "INSERT INTO batch (batch_id, kind, digest, results) VALUES (%s, %s, %s, %s)",
                 (batch_id, kind, digest, Jsonb(results)),
@@ -205,7 +215,9 @@ class PlatformStore:
             if not ok and problems[i] is None:
                 problems[i] = ("BAD_CHECKSUM", f"{field} fails its check character")
 
-    def _signatures(self, kind: str, records: list[dict[str, Any]], problems: list[checks.Problem]) -> list[bool]:
+    def _signatures(
+        self, kind: str, records: list[dict[str, Any]], unsigned: list[bytes], problems: list[checks.Problem]
+    ) -> list[bool]:
         """Whether each certificate's signature verifies (False for cases and for records with a problem).
 
         Done before the store's lock, on every core, so a batch's verifications do not queue behind it.
@@ -213,7 +225,7 @@ class PlatformStore:
         if kind != "certificates" or self._verifier is None:
             return [False] * len(records)
         todo = [i for i, problem in enumerate(problems) if problem is None]
-        pairs = [(signed_message(records[i]), records[i]["signature"]) for i in todo]
+        pairs = [(unsigned[i], records[i]["signature"]) for i in todo]
         ok = [False] * len(records)
         for i, verified in zip(todo, self._verifier.verify_many(pairs), strict=True):
             ok[i] = verified
@@ -223,6 +235,7 @@ class PlatformStore:
         self,
         kind: str,
         rec: dict[str, Any],
+        rec_hash: str,
         key: str,
         ser: str | None,
         problem: checks.Problem,
@@ -232,7 +245,7 @@ class PlatformStore:
     ) -> tuple[str | None, str | None]:
         version = rec.get("version")
         if (key, version) in stored and problem is None:
-            if stored[(key, version)] == content_hash(rec):
+            if stored[(key, version)] == rec_hash:
                 return "DUPLICATE", None
             return "VERSION_CONFLICT", f"{key} version {version} was stored with different content"
         if problem is not None:
@@ -278,6 +291,23 @@ class PlatformStore:
             return self._conn.execute(
                 "DELETE FROM accepted WHERE kind = %s AND key = %s AND version = %s", (kind, key, version)
             ).rowcount
+
+
+def _with_signature(unsigned: bytes, rec: dict[str, Any]) -> str:
+    """The record's JSON text: its canonical JSON without the signature, with the signature put back."""
+    text = unsigned.decode("utf-8")
+    if "signature" not in rec:
+        return text
+    return text[:-1] + ("," if len(text) > 2 else "") + f'"signature":{json.dumps(rec["signature"])}}}'
+
+
+def _batch_digest(kind: str, records: list[dict[str, Any]], hashes: list[str]) -> str:
+    """SM3 over the kind and each record's content hash and signature: equal for a resend of the same records."""
+    lines = [
+        h + ("\t" + json.dumps(r["signature"]) if "signature" in r else "")
+        for r, h in zip(records, hashes, strict=True)
+    ]
+    return sm3((kind + "\n" + "\n".join(lines)).encode("utf-8"))
 
 
 def _series(kind: str, rec: dict[str, Any]) -> str | None:

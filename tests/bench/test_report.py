@@ -171,3 +171,29 @@ def test_readme_blocks_are_rewritten_in_place(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="bench:scaling"):
         report.rewrite_readme(readme, {"scaling": ["| c |"]})
+
+
+def test_certificates_are_compared_with_the_signing_ceiling_and_their_push_with_the_quota(results: Path) -> None:
+    suite = json.loads((results / "suite-1.json").read_text())
+    suite["benchmarks"]["certificates"] = {"command": "bench.certificates --certificates 190000", "exit": 0}
+    suite["benchmarks"]["push"] = {"command": "bench.push --cases 200000", "results": ["push-200000.json"]}
+    _write(results, "suite-1.json", suite)
+    derive = "derive certificates end to end (read, sign on every core, certificate + outbox rows)"
+    _write(
+        results,
+        "certificates-190000.json",
+        {
+            "results": [
+                {"name": derive, "rows": 190_000, "rows_per_second": 3_000},
+                {"name": report.SIGN_CEILING, "rows": 6_000, "rows_per_second": 5_000},
+                {"name": "gmssl SM2 sign (pure Python, the old path)", "rows": 60, "rows_per_second": 100},
+            ]
+        },
+    )
+    push = "push certificates (platform verifies every SM2 signature), 20 requests/s quota"
+    _write(results, "push-200000.json", {"results": [{"name": push, "rows": 200_000, "rows_per_second": 9_000}]})
+    lines = report.peer_table("1.0")
+    assert next(line for line in lines if derive in line).endswith(
+        "| 190,000 | 3,000 | gmssl SM2 sign (pure Python, the old path) 100 | 30.00 | 5,000 | 0.60 |"
+    )
+    assert next(line for line in lines if push in line).endswith("| 200,000 | 9,000 |  |  | 10,000 | 0.90 |")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import psycopg
@@ -136,3 +137,35 @@ def test_signature_scheme_is_configurable_and_unknown_schemes_refused(signer) ->
     assert make_signer("sm2", None, signer.public_key).verify(b"x", signer.sign(b"x"))
     with pytest.raises(ValueError, match="unknown signature scheme"):
         make_signer("rsa", None, signer.public_key)
+
+
+def test_a_chunk_signed_on_every_core_verifies_with_gmssl_both_ways(store) -> None:
+    from gmssl import func as gmssl_func
+    from gmssl import sm2 as gmssl_sm2
+
+    from simulators.province.crypto import Sm2Verifier
+
+    private, public = generate_sm2_keypair()
+    chunk_signer = Sm2Signer(private, public)
+    chunk_signer.min_parallel = 8  # the chunk is signed on the thread per core, as a full-size derive is
+    shared_rows.insert_entities(store, 12)
+    try:
+        assert derive_certificates(store, chunk_signer, "gm")["new"] == 12
+    finally:
+        chunk_signer.close()
+    with psycopg.connect(store) as conn:
+        payloads = [r[0] for r in conn.execute("SELECT payload FROM hub.push_outbox WHERE kind = 'certificates'")]
+    gm = gmssl_sm2.CryptSM2(private_key=private, public_key=public, mode=1)
+    gm.public_key = public  # gmssl would lstrip("04") a key whose x starts with 04
+    platform = Sm2Verifier(public)
+    for payload in payloads[:4]:
+        unsigned = {k: v for k, v in payload.items() if k != "signature"}
+        message = canonical_json(unsigned)
+        raw = base64.b64decode(payload["signature"])
+        assert gm.verify_with_sm3(raw.hex(), message)  # ours, checked by gmssl
+        assert platform.verify(message, payload["signature"])
+        tampered = canonical_json({**unsigned, "holder_name": unsigned["holder_name"] + "甲"})
+        assert not gm.verify_with_sm3(raw.hex(), tampered)
+        theirs = bytes.fromhex(gm.sign_with_sm3(message, gmssl_func.random_hex(gm.para_len)))
+        assert chunk_signer.verify(message, base64.b64encode(theirs).decode())  # gmssl's, checked by ours
+        assert not chunk_signer.verify(message.replace(b'"VALID"', b'"REVOKED"'), base64.b64encode(theirs).decode())

@@ -48,3 +48,17 @@ def test_signature_of_a_fixed_request_matches_a_hand_written_hmac_sm3() -> None:
 
 def test_canonical_json_sorts_keys_without_spaces() -> None:
     assert canonical_json({"b": 1, "a": {"d": None, "c": "照"}}) == '{"a":{"c":"照","d":null},"b":1}'.encode()
+
+
+def test_request_signatures_agree_with_the_platforms_own_code_and_a_changed_request_fails() -> None:
+    from simulators.province.crypto import expected_signature
+
+    secret = "s3cret-银川"
+    body = canonical_json({"batch_id": "certificates-1", "records": [{"certificate_id": "X", "version": 1}]})
+    args = ("POST", "/api/v1/certificates/batch", {}, "1767225600000", "0123456789abcdef0123")
+    ours = request_signature(secret, *args, body)
+    hand = _hand_hmac_sm3(secret.encode(), "\n".join([*args[:2], "", *args[3:], _gmssl_sm3(body).hex()]).encode())
+    assert expected_signature(secret, *args, body) == ours == hand  # the hub's, the platform's and gmssl's
+    assert expected_signature(secret, *args, body.replace(b'"version":1', b'"version":2')) != ours
+    assert expected_signature(secret, *args[:4], "another-nonce-0000", body) != ours
+    assert expected_signature("another secret", *args, body) != ours

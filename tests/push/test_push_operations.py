@@ -93,11 +93,12 @@ class _RecordingClient(ProvincialClient):
         super().__init__(settings)
         self.sent: list[tuple[float, float, int, set[str]]] = []  # start, end, version, case numbers
 
-    def send_batch(self, kind: str, batch_id: str, records: list[dict]) -> list[dict]:
+    def send_encoded(self, kind: str, batch_id: str, encoded: list[str]) -> list[dict]:
         start = time.monotonic()
         if len(self.sent) < 2:
             time.sleep(0.3)
-        results = super().send_batch(kind, batch_id, records)
+        results = super().send_encoded(kind, batch_id, encoded)
+        records = [json.loads(r) for r in encoded]
         versions = {r["version"] for r in records}
         assert len(versions) == 1
         self.sent.append((start, time.monotonic(), versions.pop(), {r["case_no"] for r in records}))

@@ -81,10 +81,15 @@ def test_a_tampered_message_or_signature_or_a_wrong_key_fails(keys) -> None:
         assert not signer.verify(MESSAGE, junk)
 
 
-def test_sign_many_signs_each_message_in_order(keys) -> None:
+@pytest.mark.parametrize("on_every_core", [False, True], ids=["calling-thread", "a-thread-per-core"])
+def test_sign_many_signs_each_message_in_order(keys, on_every_core) -> None:
     signer = make_signer("sm2", *keys)
+    signer.min_parallel = 10 if on_every_core else 1000
     messages = [f"certificate {i}".encode() for i in range(50)]
-    signatures = signer.sign_many(messages)
+    try:
+        signatures = signer.sign_many(messages)
+    finally:
+        signer.close()
     assert len(signatures) == 50 and len(set(signatures)) == 50  # random k: no two alike
     for message, signature in zip(messages, signatures, strict=True):
         assert _gmssl_verify(keys[1], message, base64.b64decode(signature))

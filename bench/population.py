@@ -94,7 +94,7 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True, quality: bool =
         verdict = validate(MAPPING.table, mapped.data, extra=mapped.failures)
         rejected = verdict.rejected
     results.append(m)
-    from quality import identity
+    from schemas.standards import identity
 
     with measure("validate: identity numbers only (GB 11643 check)", n) as m:
         identity.check(mapped.data["id_number"])
@@ -260,7 +260,7 @@ def quality_measurement(store_uri: str, batch_id: str, ingest_seconds: float, wh
     ``extra`` carries the rows validated and the time as a share of the initial load's ``run_ingest``.
     """
     from bench.measure import measure
-    from quality.tasks import quality_check
+    from hub.quality_tasks import quality_check
 
     with measure(f"quality_check {when} (findings + GX on the batch's rows)") as m:
         out = quality_check("ga_population", "shared.population", batch_id, store=store_uri)
@@ -272,11 +272,12 @@ def quality_measurement(store_uri: str, batch_id: str, ingest_seconds: float, wh
 def daily_validation_measurement(store_uri: str) -> Measurement:
     """Time the whole-table GX validation of shared.population (what every quality_check ran before, now daily)."""
     from bench.measure import measure
+    from hub.settings import hub_home
     from quality import gx_suites
     from schemas.tables import TABLES
 
     with measure("quality: whole-table GX validation (daily; before: every quality_check)") as m:
-        (suite,) = gx_suites.run(store_uri, [TABLES["shared.population"]]).suites
+        (suite,) = gx_suites.run(store_uri, [TABLES["shared.population"]], home=hub_home()).suites
     m.rows = suite.rows or 0
     return m
 

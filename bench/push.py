@@ -51,10 +51,10 @@ def main() -> None:
     import psycopg
 
     from bench.measure import measure
-    from connectors.provincial import ClientSettings, ProvincialClient
     from hub.push.cases import derive_cases
     from hub.push.certificates import derive_certificates
     from hub.push.outbox import push
+    from hub.push.provincial_client import ClientSettings, ProvincialClient
     from hub.push.signer import Sm2Signer
     from hub.store import embedded
     from hub.store.migrate import migrate

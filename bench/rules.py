@@ -4,7 +4,7 @@ Usage: ``python -m bench.rules --rows 1000000``. Generates the 公安 registry a
 it with the real mapping, then runs on the mapped batch, side by side in one process:
 
 * ``vectorised``: :func:`quality.rules.validate` with every rule ``shared.population`` declares;
-* ``identity_check``: :func:`quality.identity.check` alone (the 10 M/s goal);
+* ``identity_check``: :func:`schemas.standards.identity.check` alone (the 10 M/s goal);
 * ``python_loop``: the same checks written as a plain per-row Python loop;
 * ``gx_pandas``: a GX Core suite with the same checks on a pandas DataFrame (the check
   character and the birth-date/sex agreement, which GX cannot express, as a pandas-computed
@@ -132,10 +132,10 @@ def main() -> None:
     import pyarrow as pa
 
     from bench.measure import measure
-    from quality import identity
     from quality.rules import CITY_REGIONS, validate
     from schemas.codes import ETHNICITY, GENDER, PERSON_STATUS, PROVINCES
     from schemas.mappings.ga_population import MAPPING
+    from schemas.standards import identity
     from schemas.tables.population import POPULATION
     from simulators.ga import population
 

@@ -124,8 +124,8 @@ def _push(args: argparse.Namespace) -> int:
 def _quarantine(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from hub import replay
     from hub.store.connection import store_uri
-    from quality import replay
 
     uri = store_uri()
     if args.action == "list":
@@ -175,21 +175,23 @@ def _quality(args: argparse.Namespace) -> int:
 
     uri = store_uri()
     if args.action == "check":
+        from hub.settings import hub_home
         from quality.findings import run_checks
         from quality.gx_suites import run
 
         check = run_checks(uri)
-        result = run(uri)
+        result = run(uri, home=hub_home())
         echo(f"findings: {check.total} open, {check.resolved} resolved; data docs: {result.docs_index}")
         for s in result.suites:
             echo(f"  {s.table}: {'ok' if s.success else 'FAILED ' + ', '.join(s.failed)}")
         return 0 if result.success else 1
     data = report.build(uri, runs=args.runs)
     if args.html:
+        from hub.settings import hub_home
         from quality import report_html
         from quality.gx_suites import docs_dir
 
-        echo(report_html.write(data, docs_dir()))
+        echo(report_html.write(data, docs_dir(hub_home())))
         return 0
     echo(json.dumps(data, ensure_ascii=False, indent=2, default=str) if args.json else report.render_text(data))
     return 0

@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from hub.demo import DemoReport
+from hub.settings import hub_home
+from quality.gx_suites import docs_dir
 
 DUPLICATE_WHY = (
     "duplicate: the platform had stored these already; its answer came after the client's read timeout "
@@ -32,9 +34,7 @@ def render(report: DemoReport) -> None:
     for part in (_runs, _rules, _efficiency, _push, _findings, _access):
         part(console, report)
     console.print(f"Airflow and task logs: {report.log}")
-    from quality.gx_suites import docs_dir
-
-    console.print(f"Data Docs (a GX suite per standard table, quality report): {docs_dir() / 'index.html'}")
+    console.print(f"Data Docs (a GX suite per standard table, quality report): {docs_dir(hub_home()) / 'index.html'}")
     console.print(
         "Look around: hub status, hub ledger, hub quality report, hub efficiency report, "
         'psql "$(hub store url)"; stop the embedded server with hub store stop.'

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.provincial import PLATFORM_CONN_ID
 from hub import registry
+from hub.push.provincial_client import PLATFORM_CONN_ID
 from hub.push.signer import SIGNER_CONN_ID
 from hub.settings import API_STORE_CONN_ID, AUDIT_DIGEST_CONN_ID, AUDIT_KEY_CONN_ID, STORE_CONN_ID
 

@@ -1,4 +1,4 @@
-"""Builds the ``quality_daily`` DAG (wiring only; the work is in :func:`quality.tasks.daily_validation`)."""
+"""Builds the ``quality_daily`` DAG (wiring only; the work is in :func:`hub.quality_tasks.daily_validation`)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def build_quality_daily_dag(module_doc: str) -> DAG:
         @task(task_id="validate_all_tables")
         def validate_all_tables() -> dict:
             """Recompute the findings and run every table's whole-table suite; report failing suites."""
-            from quality.tasks import daily_validation
+            from hub.quality_tasks import daily_validation  # in the task: GX and pyarrow stay out of DAG parsing
 
             return daily_validation()
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from quality import gx_lock, gx_quiet, gx_suites
 from quality.gx_suites import SuiteResult
 from schemas.model import Table
 
@@ -117,7 +118,7 @@ def duplicate_key_rows(conn: psycopg.Connection, table: Table, where: BatchRows)
     return int(row[0]) if row else 0
 
 
-def validate_batch(uri: str, table: Table, batch_id: str, *, today: dt.date | None = None) -> SuiteResult:
+def validate_batch(uri: str, table: Table, batch_id: str, *, home: Path, today: dt.date | None = None) -> SuiteResult:
     """Validate the rows ``batch_id`` wrote to ``table``: GX for the rows, the database for the key.
 
     Holds the GX home's lock throughout (the scratch table and GX's files are shared).
@@ -126,16 +127,15 @@ def validate_batch(uri: str, table: Table, batch_id: str, *, today: dt.date | No
         uri: The store (libpq URI).
         table: The table the batch loaded.
         batch_id: The ledger batch id.
+        home: The hub's home; the GX project is under it (:func:`quality.gx_suites.gx_root`).
         today: Reference date for "not in the future" expectations.
 
     Returns:
         The outcome under the table's name: failures and unexpected counts labelled as the
         whole-table suite labels them, ``rows`` the rows of the batch.
     """
-    from quality import gx_lock, gx_quiet, gx_suites
-
     gx_suites.point_gx_at(uri)
-    root = gx_suites.gx_root()
+    root = gx_suites.gx_root(home)
     with gx_lock.locked(root), gx_quiet.quiet_logs(), psycopg.connect(uri, autocommit=True) as conn:
         where = stage_batch(conn, table, batch_id)
         if not where.rows:  # a batch that wrote nothing (every row unchanged): nothing to validate, no GX import
@@ -145,7 +145,7 @@ def validate_batch(uri: str, table: Table, batch_id: str, *, today: dt.date | No
         key = gx_suites.key_expectation(table).configuration  # imports GX: inside the quiet logs
         key_label, key_identity = gx_suites.label(key), gx_suites.identity(key)
         try:
-            rows = _run_gx(uri, root, table, where, today)
+            rows = _run_gx(uri, home, table, where, today)
         finally:
             if not where.whole_table:  # the copy is needed only while GX reads it
                 conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(where.schema, where.name)))
@@ -170,15 +170,13 @@ def validate_batch(uri: str, table: Table, batch_id: str, *, today: dt.date | No
     return result
 
 
-def _run_gx(uri: str, root: Path, table: Table, where: BatchRows, today: dt.date | None) -> SuiteResult:
+def _run_gx(uri: str, home: Path, table: Table, where: BatchRows, today: dt.date | None) -> SuiteResult:
     """Run the batch suite on the batch's rows with a Checkpoint that updates their Data Docs (and the report)."""
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    from quality import gx_suites
-
     started = time.time() - 1  # file times may be coarser than the clock; an older page re-read is harmless
-    context, source = gx_suites.open_context(root)
+    context, source = gx_suites.open_context(gx_suites.gx_root(home))
     asset = table.qualified_name if where.whole_table else f"{where.schema}.{where.name}"
     batch = gx_suites.whole_table_batch(source, asset, where.schema, where.name)
     suite = context.suites.add_or_update(gx_suites.batch_suite_for(table, today))
@@ -195,6 +193,6 @@ def _run_gx(uri: str, root: Path, table: Table, where: BatchRows, today: dt.date
         )
     )
     result = checkpoint.run()
-    gx_suites.finish_docs(uri, since=started)
+    gx_suites.finish_docs(uri, home=home, since=started)
     (validation,) = result.run_results.values()
     return gx_suites.suite_result(validation, table.qualified_name)

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality import identity, uscc
+from schemas.standards import identity, uscc
 
 _STAGE = "stg_finding"
 _FINDING_SCHEMA = pa.schema(

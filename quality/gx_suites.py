@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from quality import gx_lock, gx_offline, gx_quiet, report, report_html
+from quality.rules import CITY_REGIONS, EARLIEST_DATE
 from schemas.model import LINEAGE_FIELDS, Field, Table
+from schemas.standards.identity import WEIGHTS as ID_WEIGHTS
+from schemas.standards.uscc import ORG_WEIGHTS
+from schemas.standards.uscc import WEIGHTS as USCC_WEIGHTS
+from schemas.tables import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +53,16 @@ _ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def gb11643_mismatch_sql(column: str) -> str:
-    """SQL predicate: a well-formed identity number whose check character is wrong (weights from quality.identity)."""
-    from quality.identity import WEIGHTS
-
-    total = " + ".join(f"substr({column}, {i + 1}, 1)::int * {int(w)}" for i, w in enumerate(WEIGHTS))
+    """SQL predicate: a well-formed identity number whose check character is wrong (GB 11643 weights)."""
+    total = " + ".join(f"substr({column}, {i + 1}, 1)::int * {int(w)}" for i, w in enumerate(ID_WEIGHTS))
     expected = f"substr('10X98765432', (({total}) % 11) + 1, 1)"
     return f"({column} ~ '{ID_NUMBER_REGEX}' AND {expected} <> substr({column}, 18, 1))"
 
 
 def gb32100_mismatch_sql(column: str) -> str:
     """SQL predicate: a well-formed USCC whose GB 32100 or embedded GB 11714 check character is wrong."""
-    from quality.uscc import ORG_WEIGHTS, WEIGHTS
-
     total = " + ".join(
-        f"(strpos('{_USCC_ALPHABET}', substr({column}, {i + 1}, 1)) - 1) * {int(w)}" for i, w in enumerate(WEIGHTS)
+        f"(strpos('{_USCC_ALPHABET}', substr({column}, {i + 1}, 1)) - 1) * {int(w)}" for i, w in enumerate(USCC_WEIGHTS)
     )
     org = " + ".join(
         f"(strpos('{_ORG_ALPHABET}', substr({column}, {i + 9}, 1)) - 1) * {int(w)}" for i, w in enumerate(ORG_WEIGHTS)
@@ -106,8 +108,6 @@ def _region(f: Field, today: dt.date) -> list[Any]:
 
 
 def _city_region(f: Field, today: dt.date) -> list[Any]:
-    from quality.rules import CITY_REGIONS
-
     known = ", ".join(f"'{c}'" for c in sorted(CITY_REGIONS))
     return [
         *_region(f, today),
@@ -126,8 +126,6 @@ def _not_future(f: Field, today: dt.date) -> list[Any]:
 
 def _date_range(f: Field, today: dt.date) -> list[Any]:
     import great_expectations as gx
-
-    from quality.rules import EARLIEST_DATE
 
     return [gx.expectations.ExpectColumnValuesToBeBetween(column=f.name, min_value=EARLIEST_DATE, max_value=today)]
 
@@ -236,16 +234,14 @@ def batch_suite_name(table: Table) -> str:
     return table.qualified_name + ".batch"
 
 
-def gx_root() -> Path:
-    """Where the GX project (config, results, Data Docs) lives: ``$HUB_HOME/quality``."""
-    from hub.settings import hub_home
-
-    return hub_home() / "quality"
+def gx_root(home: Path) -> Path:
+    """Where the GX project (config, results, Data Docs) lives: ``<home>/quality`` (the hub passes ``$HUB_HOME``)."""
+    return home / "quality"
 
 
-def docs_dir() -> Path:
-    """The Data Docs site (``index.html``, one page per suite and validation, ``quality_report.html``)."""
-    return gx_root() / "gx" / "uncommitted" / "data_docs" / "local_site"
+def docs_dir(home: Path) -> Path:
+    """The Data Docs site under ``home``: ``index.html``, a page per suite and validation, ``quality_report.html``."""
+    return gx_root(home) / "gx" / "uncommitted" / "data_docs" / "local_site"
 
 
 @dataclass(frozen=True)
@@ -288,7 +284,7 @@ def _sqlalchemy_uri(uri: str) -> str:
     return uri.replace("postgresql://", "postgresql+psycopg2://", 1) if uri.startswith("postgresql://") else uri
 
 
-def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = None) -> GxRun:
+def run(uri: str, tables: list[Table] | None = None, *, home: Path, today: dt.date | None = None) -> GxRun:
     """Validate the standard tables in the store with one Checkpoint and update the Data Docs.
 
     Holds the GX home's inter-process lock throughout: quality checks running at once (on several
@@ -297,17 +293,16 @@ def run(uri: str, tables: list[Table] | None = None, *, today: dt.date | None = 
     Args:
         uri: The shared store (libpq URI).
         tables: The tables to validate (default: every declared standard table).
+        home: The hub's home; the GX project is under it (:func:`gx_root`).
         today: Reference date for "not in the future" expectations.
 
     Returns:
         Per-suite outcomes and where the Data Docs and the quality report page are.
     """
-    from quality import gx_lock, gx_quiet
-
     point_gx_at(uri)
-    root = gx_root()
+    root = gx_root(home)
     with gx_lock.locked(root), gx_quiet.quiet_logs():
-        result = _run_locked(uri, root, tables, today)
+        result = _run_locked(uri, home, tables, today)
     for suite in result.suites:
         log.info(
             "GX suite %s: %d expectations evaluated, %d failed, %s rows",
@@ -359,8 +354,6 @@ def open_context(root: Path) -> tuple[Any, Any]:
     """
     import great_expectations as gx
 
-    from quality import gx_quiet
-
     log.debug("GX home %s: opening the context", root)
     context = gx.get_context(mode="file", project_root_dir=str(root))
     gx_quiet.disable_progress_bars(context)
@@ -389,12 +382,11 @@ def point_gx_at(uri: str) -> None:
     os.environ[_URI_VARIABLE] = _sqlalchemy_uri(uri)
 
 
-def _run_locked(uri: str, root: Path, tables: list[Table] | None, today: dt.date | None) -> GxRun:
+def _run_locked(uri: str, home: Path, tables: list[Table] | None, today: dt.date | None) -> GxRun:
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
-    from schemas.tables import TABLES
-
+    root = gx_root(home)
     tables = tables or list(TABLES.values())
     checkpoint_name = CHECKPOINT if len(tables) == len(TABLES) else CHECKPOINT + "_" + "_".join(t.name for t in tables)
     context, source = open_context(root)
@@ -417,24 +409,25 @@ def _run_locked(uri: str, root: Path, tables: list[Table] | None, today: dt.date
     result = checkpoint.run()
     context.build_data_docs()  # the action rebuilt only what this run touched: list every table's suite
     suites = [suite_result(validation) for validation in result.run_results.values()]
-    page = finish_docs(uri)
+    page = finish_docs(uri, home=home)
     log.debug("GX home %s: Data Docs updated", root)
-    return GxRun(success=bool(result.success), suites=suites, docs_index=docs_dir() / "index.html", report_page=page)
+    return GxRun(
+        success=bool(result.success), suites=suites, docs_index=docs_dir(home) / "index.html", report_page=page
+    )
 
 
-def finish_docs(uri: str, since: float | None = None) -> Path:
+def finish_docs(uri: str, *, home: Path, since: float | None = None) -> Path:
     """Write the quality report next to the Data Docs, link it from the index, make the site offline.
 
     Args:
         uri: The store.
+        home: The hub's home the Data Docs are under (:func:`docs_dir`).
         since: Only pages written from this time on need rewriting (see :func:`quality.gx_offline.make_offline`).
 
     Returns:
         The report page.
     """
-    from quality import gx_offline, report, report_html
-
-    docs = docs_dir()
+    docs = docs_dir(home)
     page = report_html.write(report.build(uri), docs)
     _link_report(docs / "index.html", page.name)
     gx_offline.make_offline(docs, since)

@@ -17,27 +17,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality import identity, uscc
-from quality.arrowutil import as_string_array, byte_lengths, fixed_width_matrix
+from schemas.arrowutil import as_string_array, byte_lengths, fixed_width_matrix
 from schemas.codes import CITY_CODE, CITY_DISTRICTS, PROVINCES
+from schemas.failure import Failure
 from schemas.model import Field, Table
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Rows that fail one rule.
-
-    Attributes:
-        rule: Stable rule identifier, ``<field>.<check>``.
-        field: The field judged.
-        message: A readable reason without any value in it.
-        mask: Boolean array, true for failing rows.
-    """
-
-    rule: str
-    field: str
-    message: str
-    mask: np.ndarray
+from schemas.standards import identity, uscc
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import DEFECT_COLUMN
-from quality.rules import Failure
+from schemas.failure import Failure
 
 REPLACEMENT = "\ufffd"
 CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"

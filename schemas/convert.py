@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality import text
+from schemas import text
 
 SOURCE_TIMEZONE = "Asia/Shanghai"
 """The zone of the departments' timestamps that carry none."""

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from schemas.model import Table
+from schemas.model import Table, arrow_schema
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
-    from quality.rules import Failure
+    from schemas.failure import Failure
 
 
 @dataclass(frozen=True)
@@ -102,8 +102,6 @@ class Mapping:
 
     def apply(self, raw: pa.Table) -> MappedBatch:
         """Map a raw batch, checking its columns first and the result's schema after."""
-        from schemas.model import arrow_schema
-
         self.check_columns(raw)
         mapped = self.transform(raw)
         expected = arrow_schema(self.table)
@@ -162,7 +160,7 @@ def parse_dates(values: pa.Array | pa.ChunkedArray, fmt: str) -> tuple[pa.Array,
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from quality import text
+    from schemas import text  # pyarrow stays out of DAG-file parsing (the registry imports this module)
 
     clean = text.clean_code(values)
     stamps = pc.strptime(clean, format=fmt, unit="s", error_is_null=True)
@@ -194,7 +192,7 @@ def parse_timestamps(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from quality import text
+    from schemas import text  # as in parse_dates: pyarrow stays out of DAG-file parsing
 
     clean = text.clean_code(values)
     shaped = pc.fill_null(pc.match_substring_regex(clean, pattern), False).to_numpy(zero_copy_only=False)

@@ -1,7 +1,7 @@
 """Check characters and identity numbers as the simulators compute them, written from the standards.
 
-The simulators generate the data the hub's own implementations (``quality.identity``,
-``quality.uscc``) are tested against, so they must not share that code: an error in the hub's
+The simulators generate the data the hub's own implementations (``schemas.standards.identity``,
+``schemas.standards.uscc``) are tested against, so they must not share that code: an error in the hub's
 algorithm would be reproduced in its test data and go unnoticed. This is a second
 implementation from ``standards.md``, formulated differently on purpose: the weights are derived
 the way the standards define them (GB 11643: 2^(17-i) mod 11; GB 32100: 3^i mod 31; GB 11714:

@@ -12,69 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import psycopg
 
+from hub.access import sqlviews
 from hub.access.audit import AuditEvent, append
+from hub.access.field_access import FieldAccess, field_access, shareable_fields
 from hub.access.workdays import due_date
-from schemas.model import PersonalClass, Sharing, Table
+from schemas.model import Sharing, Table
 
 
 class AccessDenied(Exception):
     """A read outside what the department may read; the message names the rule, never a value."""
-
-
-@dataclass
-class FieldAccess:
-    """How one department may read one field.
-
-    Attributes:
-        base: Readable without a grant (无条件 field of a 无条件 resource).
-        grants: Grants (application ids) that include the field.
-        unmask_grants: Grants that include it unmasked.
-        personal: The field's personal-data class.
-    """
-
-    base: bool
-    personal: PersonalClass
-    grants: list[int] = field(default_factory=list)
-    unmask_grants: list[int] = field(default_factory=list)
-
-    @property
-    def readable(self) -> bool:
-        """Whether the field may be read at all."""
-        return self.base or bool(self.grants)
-
-    @property
-    def unmasked(self) -> bool:
-        """Whether it is returned in clear."""
-        return self.personal is PersonalClass.NONE or bool(self.unmask_grants)
-
-
-def _shareable(table: Table) -> list:
-    if table.sharing is Sharing.NOT_SHARED:
-        return []
-    return [f for f in table.fields if f.sharing is not Sharing.NOT_SHARED]
-
-
-def field_access(
-    conn: psycopg.Connection, dept: str, table: Table, *, active_only: bool = True
-) -> dict[str, FieldAccess]:
-    """Per shareable field of ``table``, what ``dept`` may do (grants active now, or all approved)."""
-    access = {f.name: FieldAccess(base=table.readable_without_grant(f), personal=f.personal) for f in _shareable(table)}
-    when = "AND (expires_at IS NULL OR expires_at > now())" if active_only else ""
-    for gid, fields, unmasked in conn.execute(
-        "SELECT id, fields, unmasked FROM access.application "
-        f"WHERE dept_code = %s AND resource = %s AND status = 'approved' {when} ORDER BY id",
-        (dept, table.qualified_name),
-    ):
-        for name in fields:
-            if name in access:
-                access[name].grants.append(gid)
-                if name in unmasked:
-                    access[name].unmask_grants.append(gid)
-    return access
 
 
 def refusal_reason(conn: psycopg.Connection, dept: str, table: Table, name: str) -> str:
@@ -140,7 +89,7 @@ def apply(
     Raises:
         AccessDenied: a field is unknown or 不予共享, or ``unmasked`` is not within ``fields``.
     """
-    shareable = {f.name for f in _shareable(table)}
+    shareable = {f.name for f in shareable_fields(table)}
     for name in fields:
         if name not in shareable:
             raise AccessDenied(refusal_reason(conn, dept, table, name) + ": cannot be applied for")
@@ -251,7 +200,5 @@ def revoke(conn: psycopg.Connection, app_id: int, by: str, reason: str) -> None:
 
 
 def _resync_sql(conn: psycopg.Connection, dept: str) -> None:
-    from hub.access import sqlviews
-
     if conn.execute("SELECT 1 FROM access.sql_access WHERE dept_code = %s", (dept,)).fetchone():
         sqlviews.sync(conn, dept)

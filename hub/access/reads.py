@@ -15,7 +15,8 @@ import psycopg
 
 from hub.access import cursor_token
 from hub.access.catalogue import tables
-from hub.access.grants import AccessDenied, FieldAccess, check_fields, field_access, require_fields
+from hub.access.field_access import FieldAccess, field_access
+from hub.access.grants import AccessDenied, check_fields, refusal_reason, require_fields
 from hub.access.masking import mask_sql
 from hub.store import page_order
 from schemas.model import Table
@@ -291,8 +292,6 @@ class Profile:
 
 def prefill(conn: psycopg.Connection, dept: str, id_number: str) -> Profile:
     """The applicant's records in every resource keyed by ``id_number``, limited to granted fields."""
-    from hub.access.grants import refusal_reason
-
     ident = id_number.strip().upper()
     profile = Profile({}, {}, {})
     for t in tables().values():

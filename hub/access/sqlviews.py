@@ -22,7 +22,7 @@ from psycopg import sql
 
 from hub.access.audit import AuditEvent, append
 from hub.access.catalogue import tables
-from hub.access.grants import FieldAccess, field_access
+from hub.access.field_access import FieldAccess, field_access
 from hub.access.masking import mask_sql
 from schemas.model import PersonalClass
 

@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.access import applicants, budgets, catalogue, cursor_token, digest, grants, objections, reads
+from hub.access import applicants, budgets, catalogue, cursor_token, digest, field_access, grants, objections, reads
 from hub.access.audit import AuditEvent, append
 from hub.access.audit_writer import AuditWriter
 from hub.access.grants import AccessDenied
@@ -319,7 +319,7 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
     def get_access(ref: str, dept: Dept) -> dict:
         table = table_of(dept, ref, "access", None)
         with pool.connection() as conn:
-            acc = grants.field_access(conn, dept, table)
+            acc = field_access.field_access(conn, dept, table)
         return {
             "resource": table.code,
             "fields": {
@@ -350,7 +350,7 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
         return run_read(dept, "query", table.qualified_name, asked, purpose, fn, detail)
 
     def _masked_filter_budget(conn: Any, dept: str, table: Any, filters: list[reads.Filter]) -> None:
-        access = grants.field_access(conn, dept, table)
+        access = field_access.field_access(conn, dept, table)
         values = sum(
             len(f.value) if f.op == "in" and isinstance(f.value, list) else 1
             for f in filters

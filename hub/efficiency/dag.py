@@ -7,7 +7,8 @@ from typing import Any
 
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, task
 
-from hub.dag_factory import DEFAULT_ARGS, START_DATE, table_asset
+from hub.dag_factory import DEFAULT_ARGS, START_DATE
+from hub.ops.lineage import table_asset
 from schemas.tables.service_efficiency import SERVICE_BAD_REVIEW, SERVICE_EFFICIENCY
 
 DAG_ID = "efficiency"
@@ -47,7 +48,7 @@ def build_efficiency_dag(module_doc: str) -> DAG:
         @task(task_id="recompute", outlets=[table_asset(t) for t in OUTPUT_TABLES])
         def recompute(run_id: str | None = None, dag_run: Any = None) -> dict:
             """Recompute the days touched by new steps and the days since the last run."""
-            from hub.efficiency.compute import recompute as run
+            from hub.efficiency.compute import recompute as run  # in the task: psycopg stays out of DAG parsing
             from hub.store.connection import store_uri
 
             assert run_id is not None and dag_run is not None

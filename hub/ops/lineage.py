@@ -10,17 +10,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from airflow.sdk import Asset
+
 if TYPE_CHECKING:
     from hub.registry import SourceSpec
 
 STORE_NAMESPACE_HOST = "hub-store"
 
 
+def table_asset(qualified_name: str) -> Asset:
+    """The Airflow Asset of a shared-store table (``postgres://hub-store:5432/sharehub/<schema>/<table>``)."""
+    schema, _, table = qualified_name.partition(".")
+    return Asset(name=qualified_name, uri=f"postgres://hub-store:5432/sharehub/{schema}/{table}")
+
+
 def record_ingest(spec: SourceSpec, task: object) -> None:
     """Add the source's dataset (if its connector kind names one) as input and the shared table as output."""
     from airflow.sdk.lineage import get_hook_lineage_collector
-
-    from hub.dag_factory import table_asset
 
     # A fresh collector: tasks run in-process one after another (dag.test()) would otherwise
     # report every earlier task's datasets too. A worker runs each task in its own process.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import Asset
 
-from hub.dag_factory import table_asset
+from hub.ops.lineage import table_asset
 
 CERTIFICATES_ASSET = table_asset("shared.e_certificate")
 CASES_ASSET = Asset(name="hub.case_record", uri="postgres://hub-store:5432/sharehub/hub/case_record")

@@ -22,7 +22,9 @@ from typing import Any
 
 import psycopg
 
-from connectors.provincial import BatchRefusedError, OutcomeUnknownError, ProvincialClient
+from hub import faults
+from hub.push.gm import canonical_json
+from hub.push.provincial_client import BatchRefusedError, OutcomeUnknownError, ProvincialClient
 
 KINDS = ("certificates", "cases")
 MAX_RECORDS = 500
@@ -129,8 +131,6 @@ def send_batch(conn: psycopg.Connection, client: ProvincialClient, kind: str, ba
         AuthFailedError: on 401 (nothing recorded, the batch stays pending).
         OutcomeUnknownError: when the client's retries ran out (the batch stays pending).
     """
-    from hub import faults
-
     counts: Counter[str] = Counter()
     with conn.transaction():
         locked = conn.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (batch_id,)).fetchone()[0]
@@ -385,8 +385,6 @@ def retry_parked(uri: str, kind: str | None = None, code: str | None = None, res
         How many rows were re-queued.
     """
     from psycopg.types.json import Jsonb
-
-    from hub.push.gm import canonical_json
 
     where = "status = 'parked'" + (" AND kind = %(kind)s" if kind else "") + (" AND code = %(code)s" if code else "")
     params = {"kind": kind, "code": code}

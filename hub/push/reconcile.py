@@ -29,9 +29,9 @@ from typing import Any
 
 import psycopg
 
-from connectors.provincial import ProvincialClient
 from hub.push.gm import digest_lines
 from hub.push.outbox import KINDS
+from hub.push.provincial_client import ProvincialClient
 
 MAX_DIGESTS = 256  # choices of open groups tried per day and kind before giving up (then the re-queue)
 

@@ -12,7 +12,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _client() -> Any:
-    from connectors.provincial import ProvincialClient, settings_from_connection
+    # in the task bodies: the DAG files import this module, and the push (psycopg, gmssl) weighs on every parse
+    from hub.push.provincial_client import ProvincialClient, settings_from_connection
 
     return ProvincialClient(settings_from_connection())
 

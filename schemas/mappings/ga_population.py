@@ -6,12 +6,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality import identity, text
-from quality.rules import Failure
+from schemas import text
 from schemas.codes import PERSON_STATUS_FROM_RYZT
 from schemas.convert import code_map, local_timestamps
+from schemas.failure import Failure
 from schemas.mapping import MappedBatch, Mapping, parse_dates, record_refs
 from schemas.model import arrow_schema
+from schemas.standards import identity
 from schemas.tables.population import POPULATION
 
 SOURCE_COLUMNS = ("GMSFHM", "XM", "XB", "MZ", "CSRQ", "HJDZ_XZQHDM", "HJDZ_XZ", "LXDH", "RYZT", "GXSJ")

@@ -13,11 +13,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality import identity, text, uscc
-from quality.rules import Failure
+from schemas import text
 from schemas.convert import code_map
+from schemas.failure import Failure
 from schemas.mapping import TIME_OF_DAY, MappedBatch, Mapping, parse_dates, parse_timestamps
 from schemas.model import arrow_schema
+from schemas.standards import identity, uscc
 from schemas.tables.social_insurance import SOCIAL_INSURANCE
 
 SOURCE_COLUMNS = (

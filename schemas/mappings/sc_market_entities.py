@@ -11,11 +11,12 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality import text, uscc
-from quality.rules import Failure
+from schemas import text
 from schemas.convert import code_map, local_timestamps
+from schemas.failure import Failure
 from schemas.mapping import MappedBatch, Mapping, record_refs
 from schemas.model import arrow_schema
+from schemas.standards import uscc
 from schemas.tables.market_entity import MARKET_ENTITY
 
 SOURCE_COLUMNS = (

@@ -13,11 +13,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.file_drop import FILE_COLUMN, LINEAGE_COLUMNS, RECORD_COLUMN
-from quality import identity, text
-from quality.rules import Failure
+from schemas import text
 from schemas.convert import SOURCE_TIMEZONE, code_map
+from schemas.failure import Failure
 from schemas.mapping import TIME_OF_DAY, MappedBatch, Mapping, parse_dates, parse_timestamps
 from schemas.model import arrow_schema
+from schemas.standards import identity
 from schemas.tables.medical_insurance import MEDICAL_INSURANCE
 
 HEADER = (

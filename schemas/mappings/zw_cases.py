@@ -13,11 +13,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality import identity, text, uscc
-from quality.rules import Failure
+from schemas import text
 from schemas.convert import code_map, local_timestamps
+from schemas.failure import Failure
 from schemas.mapping import Derivation, MappedBatch, Mapping
 from schemas.model import arrow_schema
+from schemas.standards import identity, uscc
 from schemas.tables.service_case import SERVICE_CASE, SERVICE_CASE_STEP
 
 SOURCE_COLUMNS = (

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from hub.access import catalogue, consumers, grants
+from hub.access import catalogue, consumers, field_access, grants
 from schemas.model import Sharing
 from tests.access.conftest import Hub, audit_rows, client, last_seq, officer_client
 
@@ -205,7 +205,7 @@ def test_not_shared_fields_are_never_exposed_or_applied_for(hub_store: Hub) -> N
     )
     dept, _ = hub_store.new_department()
     with hub_store.connect() as conn:
-        assert "secret" not in grants.field_access(conn, dept, table)
+        assert "secret" not in field_access.field_access(conn, dept, table)
         with pytest.raises(grants.AccessDenied, match="不予共享"):
             grants.apply(conn, dept, table, ["k", "secret"], "需要")
         with pytest.raises(grants.AccessDenied, match="不予共享"):

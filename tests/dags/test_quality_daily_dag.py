@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from hub.dagrun import run_dag_once
-from hub.settings import dags_folder
+from hub.settings import dags_folder, hub_home
 
 
 def test_house_rules_and_daily_schedule() -> None:
@@ -35,5 +35,8 @@ def test_a_daily_run_validates_every_table_and_reports_a_failing_suite(airflow_d
     insert(store, "shared.population", [_person("11010519491231002X", "NORMAL") | {"name": " 张三"}])
     _run_id, state = run_dag_once("quality_daily", dt.datetime(2026, 11, 3, 18, 30, tzinfo=dt.UTC))
     assert state == "success"  # a failing suite is reported, the rows are loaded already
-    pages = [p.relative_to(docs_dir() / "validations").parts for p in (docs_dir() / "validations").rglob("*.html")]
+    pages = [
+        p.relative_to(docs_dir(hub_home()) / "validations").parts
+        for p in (docs_dir(hub_home()) / "validations").rglob("*.html")
+    ]
     assert set(TABLES) <= {f"{parts[0]}.{parts[1]}" for parts in pages}  # GX files suite a.b under a/b/

@@ -10,7 +10,7 @@ import pytest
 
 from hub.dagrun import run_dag_once
 from hub.store import embedded, ledger
-from quality import uscc
+from schemas.standards import uscc
 from simulators.city import CityPlan, entities, persons
 from simulators.sc import entities as sc
 from simulators.sc.provision import provision

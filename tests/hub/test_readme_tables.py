@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 
 import pytest
 
@@ -63,3 +64,29 @@ def test_the_connection_table_lists_every_declared_connection() -> None:
     assert set(rows) == {c.conn_id for c in CONNECTIONS}, "README's connection table differs from hub/deployment.py"
     for conn_id, (_, _what, example) in rows.items():
         assert example.startswith(f"`AIRFLOW_CONN_{conn_id.upper()}="), conn_id
+
+
+def _layout_section() -> list[str]:
+    lines = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    start = lines.index("## How data flows")
+    end = lines.index("### What the hub guarantees for every batch")
+    return lines[start:end]
+
+
+def test_the_layout_section_names_every_top_level_package_and_no_other() -> None:
+    named = {m.group(1) for line in _layout_section() if (m := re.match(r"- `([\w-]+)/` — ", line))}
+    with_code = {
+        p.name
+        for p in PROJECT_ROOT.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.py")) and p.name != "build"
+    }
+    assert named == with_code, "README's layout bullets differ from the top-level directories holding Python code"
+
+
+def test_the_layers_paragraph_names_the_contracts_layers_in_order() -> None:
+    layers = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    bottom = [layer for layer in layers["contracts"][0]["layers"] if "." not in layer and "|" not in layer]
+    paragraph = next(line for line in _layout_section() if line.startswith("**Layers.**"))
+    text = " ".join(_layout_section()[_layout_section().index(paragraph) :])
+    positions = [text.index(f"`{name}/`") for name in ("dags", *bottom)]
+    assert positions == sorted(positions), f"the Layers paragraph should name {bottom} in the contract's order"

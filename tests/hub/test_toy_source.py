@@ -21,10 +21,10 @@ from connectors.settings import FileDrop
 from hub import registry
 from hub.registry import SourceSpec, WaitForFile
 from hub.settings import PROJECT_ROOT, dags_folder
-from quality import text
 from quality.gates import GateConfig, GateFailed
-from quality.rules import Failure
+from schemas import text
 from schemas.convert import local_timestamps
+from schemas.failure import Failure
 from schemas.mapping import TIME_OF_DAY, MappedBatch, Mapping, parse_timestamps, record_refs
 from schemas.model import DataType, Field, Table, arrow_schema
 from schemas.tables import TABLES

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from hub.ops.compose_check import SCHEMA, check, compose_binary, compose_config, env_example, interpolate
-from hub.settings import PROJECT_ROOT
+from hub.settings import PROJECT_ROOT, hub_home
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 
@@ -201,7 +201,7 @@ def test_every_declared_connection_is_in_every_service_and_in_env_example(resolv
 
 
 def test_the_push_connections_default_to_the_province_simulator_and_the_signer_is_the_env_s(filled, resolved) -> None:
-    from connectors.provincial import PLATFORM_CONN_ID
+    from hub.push.provincial_client import PLATFORM_CONN_ID
 
     env = resolved["services"]["airflow-worker"]["environment"]
     platform = urlsplit(env[f"AIRFLOW_CONN_{PLATFORM_CONN_ID.upper()}"])
@@ -238,9 +238,9 @@ def test_the_gx_home_is_one_named_volume_in_every_airflow_service(resolved, monk
     sources = set()
     for name, spec in services.items():
         monkeypatch.setenv("HUB_HOME", spec["environment"]["HUB_HOME"])
-        mounts = [v for v in spec.get("volumes", []) if v["target"] == str(gx_root())]
+        mounts = [v for v in spec.get("volumes", []) if v["target"] == str(gx_root(hub_home()))]
         assert len(mounts) == 1 and mounts[0]["type"] == "volume", f"service {name} does not mount the GX home"
-        assert docs_dir().is_relative_to(gx_root())
+        assert docs_dir(hub_home()).is_relative_to(gx_root(hub_home()))
         sources.add(mounts[0]["source"])
     assert len(sources) == 1 and sources <= set(resolved["volumes"])
 

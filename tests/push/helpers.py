@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
-from connectors.provincial import ProvincialClient, settings_from_connection
 from hub.push.outbox import push
+from hub.push.provincial_client import ProvincialClient, settings_from_connection
 
 
 def client() -> ProvincialClient:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from connectors.provincial import BatchRefusedError
 from hub.faults import InjectedFault
 from hub.push.cases import derive_cases
 from hub.push.outbox import push
+from hub.push.provincial_client import BatchRefusedError
 from simulators.province import shared_rows
 from tests.push.helpers import client, platform_rows
 

@@ -10,11 +10,11 @@ import time
 import psycopg
 import pytest
 
-from connectors.provincial import AuthFailedError, ClientSettings, ProvincialClient, settings_from_connection
 from hub.cli import main as hub_main
 from hub.push.cases import derive_cases
 from hub.push.certificates import derive_certificates
 from hub.push.outbox import push
+from hub.push.provincial_client import AuthFailedError, ClientSettings, ProvincialClient, settings_from_connection
 from hub.push.signer import Sm2Signer, generate_sm2_keypair
 from simulators.province import shared_rows
 from tests.push.helpers import client, outbox_rows, pending, platform_rows

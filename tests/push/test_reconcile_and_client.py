@@ -7,9 +7,9 @@ import datetime as dt
 import psycopg
 import requests
 
-from connectors.provincial import ClientSettings, ProvincialClient, TokenBucket
 from hub.push.cases import derive_cases
 from hub.push.gm import digest_lines
+from hub.push.provincial_client import ClientSettings, ProvincialClient, TokenBucket
 from hub.push.reconcile import reconcile
 from simulators.province import shared_rows
 from tests.push.helpers import client, outbox_rows, platform_rows, push_until_settled

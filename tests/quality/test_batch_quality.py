@@ -9,8 +9,9 @@ import psycopg
 import pytest
 from stdnum.cn import ric
 
+from hub.quality_tasks import QualityCheckFailed, quality_check
+from hub.settings import hub_home
 from quality import batch_quality, gx_suites
-from quality.tasks import QualityCheckFailed, quality_check
 from schemas.tables import TABLES
 from tests.quality.shared_rows import insert
 from tests.quality.test_findings import _person
@@ -65,8 +66,8 @@ def _assert_same_failures(whole: gx_suites.SuiteResult, batches: list[gx_suites.
 
 def test_batches_find_exactly_the_whole_tables_failures(store: str) -> None:
     batches = _three_batches(store)
-    (whole,) = gx_suites.run(store, [POPULATION], today=TODAY).suites
-    per_batch = [batch_quality.validate_batch(store, POPULATION, b, today=TODAY) for b in batches]
+    (whole,) = gx_suites.run(store, [POPULATION], today=TODAY, home=hub_home()).suites
+    per_batch = [batch_quality.validate_batch(store, POPULATION, b, today=TODAY, home=hub_home()) for b in batches]
     assert not whole.success and len(whole.failed) >= 4
     _assert_same_failures(whole, per_batch)
     a, b, c = per_batch
@@ -81,11 +82,11 @@ def test_a_batch_that_is_the_whole_table_is_validated_in_place(store: str) -> No
     rows = _rows(_ids(5), "src:full")
     rows[0]["name"] = " 张三"
     insert(store, "shared.population", rows)
-    (whole,) = gx_suites.run(store, [POPULATION], today=TODAY).suites
+    (whole,) = gx_suites.run(store, [POPULATION], today=TODAY, home=hub_home()).suites
     with psycopg.connect(store, autocommit=True) as conn:
         where = batch_quality.stage_batch(conn, POPULATION, "src:full")
     assert where.whole_table and where.rows == 5
-    full = batch_quality.validate_batch(store, POPULATION, "src:full", today=TODAY)
+    full = batch_quality.validate_batch(store, POPULATION, "src:full", today=TODAY, home=hub_home())
     _assert_same_failures(whole, [full])
     assert full.failed == ["expect_column_values_to_not_match_regex(name)"]
 
@@ -98,8 +99,10 @@ def test_duplicate_keys_across_batches_are_found_by_the_database(store: str) -> 
     insert(store, "shared.population", _rows([ids[0], *ids[3:]], "src:y"))  # ids[0] again
     with psycopg.connect(store) as conn:
         assert not batch_quality.key_enforced(conn, POPULATION)
-    (whole,) = gx_suites.run(store, [POPULATION], today=TODAY).suites
-    x, y = (batch_quality.validate_batch(store, POPULATION, b, today=TODAY) for b in ("src:x", "src:y"))
+    (whole,) = gx_suites.run(store, [POPULATION], today=TODAY, home=hub_home()).suites
+    x, y = (
+        batch_quality.validate_batch(store, POPULATION, b, today=TODAY, home=hub_home()) for b in ("src:x", "src:y")
+    )
     assert whole.failed == [UNIQUE_KEY] and whole.unexpected[UNIQUE_KEY_ID] == 2
     assert x.failed == y.failed == [UNIQUE_KEY]
     assert x.unexpected[UNIQUE_KEY_ID] == y.unexpected[UNIQUE_KEY_ID] == 1
@@ -121,5 +124,5 @@ def test_quality_check_fails_only_for_the_batch_that_stored_bad_rows(store: str)
 
 def test_a_batch_that_wrote_nothing_passes_without_gx(store: str) -> None:
     _three_batches(store)
-    result = batch_quality.validate_batch(store, POPULATION, "src:nothing-changed", today=TODAY)
+    result = batch_quality.validate_batch(store, POPULATION, "src:nothing-changed", today=TODAY, home=hub_home())
     assert result.success and result.rows == 0 and result.evaluated == 1

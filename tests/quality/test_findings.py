@@ -13,8 +13,8 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from quality import findings
 from tests.quality.shared_rows import insert
-from tests.quality.test_identity import id_candidates
-from tests.quality.test_uscc import ALPHA
+from tests.schemas.test_identity import id_candidates
+from tests.schemas.test_uscc import ALPHA
 
 ALIVE = "11010519491231002X"
 DEAD = "11010519500101003" + ric.calc_check_digit("11010519500101003" + "0")

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from hub.settings import hub_home
 from quality import gx_offline
 from quality.gx_suites import docs_dir, gx_root
 from schemas.tables import TABLES
@@ -38,7 +39,7 @@ from quality import gx_suites
 from schemas.tables import TABLES
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(created).6f %(name)s %(message)s")
 logging.getLogger("quality").setLevel(logging.DEBUG)
-result = gx_suites.run(sys.argv[1], [TABLES[sys.argv[2]]])
+result = gx_suites.run(sys.argv[1], [TABLES[sys.argv[2]]], home=hub_home())
 sys.exit(0 if result.success else 3)
 """
 
@@ -78,7 +79,7 @@ def test_a_second_process_waits_for_the_holder(tmp_path: Path) -> None:
 def test_two_quality_checks_at_once_leave_the_context_and_data_docs_intact(store: str, tmp_path: Path) -> None:
     import great_expectations as gx
 
-    shutil.rmtree(gx_root(), ignore_errors=True)  # both race to create the context
+    shutil.rmtree(gx_root(hub_home()), ignore_errors=True)  # both race to create the context
     tables = ["shared.population", "shared.market_entity"]
     checks = [_python(_CHECK, store, t, stderr=tmp_path / f"{t}.err") for t in tables]
     codes = [c.wait(600) for c in checks]
@@ -89,20 +90,22 @@ def test_two_quality_checks_at_once_leave_the_context_and_data_docs_intact(store
     first, second = sorted(_gx_work(logs[t]) for t in tables)
     assert first[1] < second[0], "the two checks worked in the GX home at the same time"
 
-    for path in (gx_root() / "gx").rglob("*.json"):
+    for path in (gx_root(hub_home()) / "gx").rglob("*.json"):
         json.loads(path.read_text(encoding="utf-8"))  # no torn writes
-    context = gx.get_context(mode="file", project_root_dir=str(gx_root()))
+    context = gx.get_context(mode="file", project_root_dir=str(gx_root(hub_home())))
     assert {s.name for s in context.suites.all()} == set(TABLES)
     assert {d.name for d in context.validation_definitions.all()} == set(TABLES)
     assert {c.name for c in context.checkpoints.all()} == {
         "sharehub_standard_tables_population",
         "sharehub_standard_tables_market_entity",
     }
-    index = (docs_dir() / "index.html").read_text(encoding="utf-8")
+    index = (docs_dir(hub_home()) / "index.html").read_text(encoding="utf-8")
     for name in TABLES:
         assert name in index
     assert 'href="quality_report.html"' in index
     for table in tables:
         schema, name = table.split(".")
-        assert list((docs_dir() / "validations" / schema / name).rglob("*.html")), table
-    assert all(gx_offline.remote_resources(p.read_text(encoding="utf-8")) == [] for p in docs_dir().rglob("*.html"))
+        assert list((docs_dir(hub_home()) / "validations" / schema / name).rglob("*.html")), table
+    assert all(
+        gx_offline.remote_resources(p.read_text(encoding="utf-8")) == [] for p in docs_dir(hub_home()).rglob("*.html")
+    )

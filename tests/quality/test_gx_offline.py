@@ -17,6 +17,7 @@ import pytest
 
 from hub import registry
 from hub.pipeline import run_ingest
+from hub.settings import hub_home
 from quality import gx_offline, gx_suites
 from schemas.tables import TABLES
 from tests import chromium
@@ -89,7 +90,7 @@ def site() -> Iterator[Path]:
         mp.setenv("AIRFLOW_CONN_GA_POPULATION", connection_env(source))
         mp.setenv("AIRFLOW_CONN_HUB_STORE", connection_env(store))
         run_ingest(registry.get("ga_population"), "run-1", store=store, today=TODAY)
-        result = gx_suites.run(store, [TABLES["shared.population"]], today=TODAY)
+        result = gx_suites.run(store, [TABLES["shared.population"]], today=TODAY, home=hub_home())
         yield result.docs_index.parent
 
 

@@ -12,9 +12,10 @@ import yaml
 
 from hub import registry
 from hub.pipeline import run_ingest
+from hub.quality_tasks import quality_check
+from hub.settings import hub_home
 from quality import gx_quiet
 from quality.gx_suites import gx_root, suite_for
-from quality.tasks import quality_check
 from schemas.tables import TABLES
 
 TODAY = dt.date(2026, 11, 23)
@@ -31,7 +32,7 @@ def loaded(store: str, ga_source) -> int:
 def test_a_successful_quality_check_logs_one_summary_line_and_nothing_else_of_gx(
     store: str, loaded: int, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    shutil.rmtree(gx_root(), ignore_errors=True)  # a first run: the context is created too
+    shutil.rmtree(gx_root(hub_home()), ignore_errors=True)  # a first run: the context is created too
     capfd.readouterr()
     caplog.set_level(logging.DEBUG)
 
@@ -48,7 +49,7 @@ def test_a_successful_quality_check_logs_one_summary_line_and_nothing_else_of_gx
         f"GX batch ga_population:run-1 of shared.population: {loaded:,} rows (the whole table), "
         f"{evaluated} expectations evaluated, 0 failed"
     ]  # the batch suite plus the key's uniqueness, judged by the database
-    config = yaml.safe_load((gx_root() / "gx" / "great_expectations.yml").read_text(encoding="utf-8"))
+    config = yaml.safe_load((gx_root(hub_home()) / "gx" / "great_expectations.yml").read_text(encoding="utf-8"))
     assert config["progress_bars"] == {"globally": False, "metric_calculations": False}
 
 

@@ -12,12 +12,13 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from hub import registry
 from hub.pipeline import run_ingest
+from hub.settings import hub_home
 from quality import gx_suites
 from schemas.tables import TABLES
 from tests.quality.shared_rows import insert
 from tests.quality.test_findings import _org_check, _person
-from tests.quality.test_identity import id_candidates
-from tests.quality.test_uscc import ALPHA
+from tests.schemas.test_identity import id_candidates
+from tests.schemas.test_uscc import ALPHA
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -78,7 +79,7 @@ def test_every_table_gets_a_derived_suite() -> None:
 
 def test_checkpoint_validates_the_store_and_writes_data_docs(store: str, ga_source) -> None:
     run_ingest(registry.get("ga_population"), "run-1", store=store, today=TODAY)
-    result = gx_suites.run(store, today=TODAY)
+    result = gx_suites.run(store, today=TODAY, home=hub_home())
     assert {s.table for s in result.suites} == set(TABLES)
     population = next(s for s in result.suites if s.table == "shared.population")
     assert population.success, population.failed
@@ -93,14 +94,14 @@ def test_a_bad_stored_row_fails_its_suite_by_name(store: str) -> None:
     malformed = "11010519491231003Y"
     rows = [_person(good, "NORMAL"), _person(good[:17] + "1", "NORMAL"), _person(malformed, "NORMAL")]
     insert(store, "shared.population", rows)
-    result = gx_suites.run(store, [TABLES["shared.population"]], today=TODAY)
+    result = gx_suites.run(store, [TABLES["shared.population"]], today=TODAY, home=hub_home())
     (population,) = result.suites
     assert not population.success
     assert sorted(population.failed) == [
         "expect_column_values_to_match_regex(id_number)",
         "id_number: GB 11643-1999 check character matches",
     ]
-    pages = [p.read_text(encoding="utf-8") for p in gx_suites.docs_dir().rglob("*.html")]
+    pages = [p.read_text(encoding="utf-8") for p in gx_suites.docs_dir(hub_home()).rglob("*.html")]
     assert pages and not any(malformed in page for page in pages)  # counts only, no identity number
 
 
@@ -112,7 +113,7 @@ def test_stored_text_with_invisible_characters_or_too_long_fails_its_suite(store
         _person(ids[2], "NORMAL") | {"name": "张" * 51},
     ]
     insert(store, "shared.population", rows)
-    result = gx_suites.run(store, [TABLES["shared.population"]], today=TODAY)
+    result = gx_suites.run(store, [TABLES["shared.population"]], today=TODAY, home=hub_home())
     (population,) = result.suites
     assert not population.success
     assert sorted(population.failed) == [

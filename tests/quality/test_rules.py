@@ -14,9 +14,9 @@ from stdnum.cn import ric
 from hub import registry
 from hub.pipeline import run_ingest
 from hub.store.load import LoadTransaction
-from quality import text
 from quality.findings import run_checks
 from quality.rules import RULES, validate
+from schemas import text
 from schemas.model import arrow_schema
 from schemas.tables import TABLES
 from schemas.tables.market_entity import MARKET_ENTITY

@@ -12,8 +12,8 @@ import pytest
 
 from hub import registry
 from hub.pipeline import run_ingest
-from quality import uscc
 from schemas.mappings.sc_market_entities import MAPPING
+from schemas.standards import uscc
 from simulators.city import CityPlan, persons
 from simulators.sc import entities as sc
 from tests.conftest import connection_env, fresh_database

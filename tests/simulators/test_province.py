@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from connectors.provincial import AuthFailedError, BatchRefusedError, ClientSettings, ProvincialClient
 from hub.push import identifier
 from hub.push.gm import canonical_json, request_signature
+from hub.push.provincial_client import AuthFailedError, BatchRefusedError, ClientSettings, ProvincialClient
 from hub.push.signer import Sm2Signer, generate_sm2_keypair
 from simulators.province.faults import FaultConfig
 from simulators.province.provision import APP_ID, provision

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pytest
 import requests
 
-from quality import identity
+from schemas.standards import identity
 from simulators.city import CityPlan, entities, persons
 from simulators.rs import insured
 from simulators.rs.provision import provision, start

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from quality import uscc
+from schemas.standards import uscc
 from simulators.city import CityPlan, entities, persons
 from simulators.sc import entities as sc
 from tests.conftest import fresh_database

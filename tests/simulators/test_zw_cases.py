@@ -8,7 +8,7 @@ import adbc_driver_postgresql.dbapi as adbc
 import pyarrow.compute as pc
 import pytest
 
-from quality import identity, uscc
+from schemas.standards import identity, uscc
 from simulators.city import CityPlan, entities, persons
 from simulators.zw import cases
 from tests.conftest import fresh_database

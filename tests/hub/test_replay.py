@@ -8,10 +8,10 @@ import datetime as dt
 import psycopg
 import pyarrow as pa
 
-from hub import registry
+from hub import registry, replay
 from hub.cli import main
 from hub.pipeline import run_ingest
-from quality import replay, text
+from schemas import text
 from schemas.mapping import MappedBatch
 from schemas.mappings import ga_population
 
@@ -30,7 +30,7 @@ def _wrong_transform(raw: pa.Table) -> MappedBatch:
 
 
 WRONG_MAPPING = dataclasses.replace(ga_population.MAPPING, transform=_wrong_transform)
-WRONG_SPEC = dataclasses.replace(SPEC, mapping="tests.quality.test_replay:WRONG_MAPPING")
+WRONG_SPEC = dataclasses.replace(SPEC, mapping="tests.hub.test_replay:WRONG_MAPPING")
 
 
 def _rows(uri: str, sql: str, *params: object) -> list[tuple]:

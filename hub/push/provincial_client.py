@@ -26,6 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.connections import ConnectionNotDefinedError, get_connection
+from hub.push.gm import request_signature
+
 PLATFORM_CONN_ID = "provincial_platform"
 BATCH_PATHS = {"certificates": "/api/v1/certificates/batch", "cases": "/api/v1/cases/batch"}
 log = logging.getLogger(__name__)
@@ -164,8 +167,6 @@ class ProvincialClient:
         return self._request("GET", "/api/v1/reconciliation", {"kind": kind, "date": day}, b"")
 
     def _headers(self, method: str, path: str, query: dict[str, str], body: bytes) -> dict[str, str]:
-        from hub.push.gm import request_signature
-
         timestamp = str(int(time.time() * 1000))
         nonce = secrets.token_hex(16)
         signature = request_signature(self.settings.app_secret, method, path, query, timestamp, nonce, body)
@@ -264,8 +265,6 @@ def settings_from_connection(conn_id: str = PLATFORM_CONN_ID) -> ClientSettings:
     Raises:
         ConnectionNotDefinedError: if the connection is not defined or has no app id/secret.
     """
-    from connectors.connections import ConnectionNotDefinedError, get_connection
-
     conn = get_connection(conn_id)
     if conn is None or not conn.host or not conn.login or not conn.password:
         raise ConnectionNotDefinedError(

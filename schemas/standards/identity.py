@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality.arrowutil import as_string_array, byte_lengths, fixed_width_matrix, matrix_to_strings, scatter
+from schemas.arrowutil import as_string_array, byte_lengths, fixed_width_matrix, matrix_to_strings, scatter
 
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int32)
 CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)

@@ -5,6 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from hub.settings import hub_home
+from hub.store.connection import store_uri
+from quality import batch_quality, findings, gx_suites
+from schemas.tables import TABLES
+
 log = logging.getLogger(__name__)
 
 
@@ -33,13 +38,9 @@ def quality_check(source: str, table: str, batch_id: str, *, store: str | None =
     Raises:
         QualityCheckFailed: if a row of the batch fails an expectation.
     """
-    from hub.store.connection import store_uri
-    from quality import batch_quality, findings
-    from schemas.tables import TABLES
-
     uri = store or store_uri()
     check = findings.run_checks(uri)
-    suite = batch_quality.validate_batch(uri, TABLES[table], batch_id)
+    suite = batch_quality.validate_batch(uri, TABLES[table], batch_id, home=hub_home())
     log.info(
         "source %s batch %s: %d open findings, %s rows validated, suite %s",
         source,
@@ -71,12 +72,9 @@ def daily_validation(*, store: str | None = None) -> dict[str, Any]:
     Returns:
         Each suite's success, failed expectations, rows validated, and the Data Docs path.
     """
-    from hub.store.connection import store_uri
-    from quality import findings, gx_suites
-
     uri = store or store_uri()
     check = findings.run_checks(uri)
-    result = gx_suites.run(uri)
+    result = gx_suites.run(uri, home=hub_home())
     failing = {s.table: s.failed for s in result.suites if not s.success}
     if failing:
         log.warning("daily validation: suite(s) failing: %s", failing)

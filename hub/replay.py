@@ -25,12 +25,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from hub.registry import SourceSpec
+from hub.store import ledger
+from hub.store.connection import store_uri
 from hub.store.ledger import LedgerEntry
 from hub.store.load import LoadTransaction
+from quality.rules import validate
 from quality.screen import UNREPLAYABLE_RULE_PREFIXES
 
 if TYPE_CHECKING:
@@ -66,8 +70,6 @@ def list_rows(
     uri: str, *, source: str | None = None, status: str | None = "pending", rule: str | None = None, limit: int = 50
 ) -> list[QuarantinedRow]:
     """Quarantine records, newest first, filtered by source, status and rule."""
-    import psycopg
-
     where, params = [], []
     for column, value in (("source", source), ("status", status), ("rule", rule)):
         if value:
@@ -83,8 +85,6 @@ def list_rows(
 
 def show(uri: str, record_id: int) -> QuarantinedRow | None:
     """One quarantine record with its raw source record."""
-    import psycopg
-
     with psycopg.connect(uri) as conn:
         row = conn.execute(f"SELECT {_COLUMNS}, raw FROM quarantine.record WHERE id = %s", (record_id,)).fetchone()
     return QuarantinedRow(*row) if row else None
@@ -178,11 +178,6 @@ def replay(
     Raises:
         Exception: whatever stopped the replay, after a ``failed`` ledger row was recorded for it.
     """
-    import psycopg
-
-    from hub.store import ledger
-    from hub.store.connection import store_uri
-
     uri = store or store_uri()
     mapping = spec.load_mapping()
     with psycopg.connect(uri) as conn:
@@ -225,8 +220,6 @@ def _replay_rows(
     today: dt.date | None,
 ) -> None:
     """Map, validate and load the replayable ``rows`` as one ledger batch (one transaction)."""
-    from quality.rules import validate
-
     table = mapping.table
     records = [r[1] if isinstance(r[1], dict) else json.loads(r[1]) for r in rows]
     # a record without every declared column (e.g. the bytes of a line that was never a record) cannot be mapped

@@ -4,7 +4,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quality import text
+from schemas import text
 
 
 def test_clean_name_and_text() -> None:

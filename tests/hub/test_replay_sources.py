@@ -17,12 +17,12 @@ import psycopg
 import pyarrow as pa
 import pytest
 
-from hub import registry
+from hub import registry, replay
 from hub.cli import main
 from hub.pipeline import run_ingest
 from hub.store.ledger import LedgerEntry
-from quality import replay
-from quality.rules import Failure, validate
+from quality.rules import validate
+from schemas.failure import Failure
 from schemas.mapping import MappedBatch, Mapping
 from simulators.city import CityPlan, persons
 from simulators.sc import entities as sc

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import uscc as stdnum_uscc
 
-from quality import uscc
+from schemas.standards import uscc
 
 
 def test_worked_examples_from_standards() -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidComponent
 
-from quality import identity
+from schemas.standards import identity
 
 TODAY = dt.date(2026, 11, 23)
 

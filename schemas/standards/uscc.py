@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality.arrowutil import as_string_array, byte_lengths, fixed_width_matrix
+from schemas.arrowutil import as_string_array, byte_lengths, fixed_width_matrix
 
 ALPHABET = b"0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = np.array([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], dtype=np.int32)

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from quality.arrowutil import as_string_array, scatter
+from schemas.arrowutil import as_string_array, scatter
 
 
 def needs_cleaning(values: pa.StringArray) -> np.ndarray:

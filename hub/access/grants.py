@@ -65,7 +65,7 @@ def require_fields(conn: psycopg.Connection, dept: str, table: Table, requested:
     Raises:
         AccessDenied: naming the first refused field.
     """
-    shareable = {f.name: f for f in _shareable(table)}
+    shareable = {f.name: f for f in shareable_fields(table)}
     if all(n in shareable and table.readable_without_grant(shareable[n]) for n in requested):
         return
     check_fields(conn, dept, table, requested)

@@ -30,6 +30,8 @@ COPY connectors connectors
 COPY schemas schemas
 COPY quality quality
 COPY simulators simulators
+# demo and test tooling: the simulators' sim-init service runs `python -m devkit simulate provision`
+COPY devkit devkit
 COPY dags dags
 COPY plugins plugins
 RUN pip install --no-deps -e . \

@@ -16,7 +16,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/hub demo
+	$(BIN)/python -m devkit demo
 
 # The web-page tests drive a real headless Chromium from the distribution's packages; where it cannot be
 # installed (no root, no apt) they are skipped with that reason.
@@ -33,8 +33,9 @@ test: $(STAMP) system-packages
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+# the stack with the department simulators as its sources (`hub up` alone reads the environment's)
 up: $(STAMP)
-	$(BIN)/hub up
+	$(BIN)/python -m devkit up
 
 down:
 	$(BIN)/hub down

@@ -1,4 +1,6 @@
-"""The ``hub`` command line: store, simulators, demo and ledger.
+"""The ``hub`` command line: store, ledger, push, quarantine, quality, the stack and its status.
+
+The demo and the simulators are not the product's: ``python -m devkit`` (:mod:`devkit.cli`) runs them.
 
 stdout carries a command's result only (see :mod:`hub.cli_output`); every user mistake is one
 line on stderr and exit status 2 (see :mod:`hub.cli_args`).
@@ -10,6 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from hub.cli_args import (
     USAGE_EXIT,
@@ -23,58 +26,8 @@ from hub.cli_args import (
 )
 from hub.cli_output import echo, reserved_stdout, to_result
 
-
-def _simulate(args: argparse.Namespace) -> int:
-    if args.action in ("up", "down"):
-        from hub.ops import simulate
-
-        if args.action == "down":
-            stopped = simulate.down()
-            echo("stopped: " + (", ".join(stopped) if stopped else "no simulator server was running"))
-            return 0
-        from hub.ops.progress import activity
-
-        with activity(f"provisioning the five department simulators for {args.scale:,} persons"):
-            env = simulate.up(args.scale, args.seed)
-        echo("simulators up; their connections (also in $HUB_HOME/run/simulators.env): " + ", ".join(sorted(env)))
-        return 0
-    from hub.store import embedded
-    from simulators.ga import population
-
-    admin = embedded.start()
-    uri = embedded.ensure_database(admin, population.DATABASE)
-    if args.action == "generate":
-        from hub.ops.progress import activity
-
-        with activity(f"generating {args.scale:,} persons at the 公安 simulator"):
-            manifest = population.create(uri, args.scale, args.seed)
-        echo(
-            f"{population.TABLE}: {args.scale:,} persons in database {population.DATABASE}; dirt: "
-            + ", ".join(f"{k} {len(v)}" for k, v in manifest.rows.items())
-        )
-    elif args.action == "day":
-        change = population.apply_day(uri, args.day, args.seed)
-        echo(
-            f"{population.TABLE} day {change.day}: births {change.births}, deaths {change.deaths}, "
-            f"moves {change.moves}, corrections {change.corrections}"
-        )
-    return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from hub.demo import DemoRefused, print_json, run_demo
-    from hub.demo_render import render
-
-    try:
-        report = run_demo(scale=args.scale, seed=args.seed)
-    except DemoRefused as exc:
-        raise UsageError(str(exc)) from None
-    with to_result():
-        if args.json:
-            print_json(report)
-        else:
-            render(report)
-    return 0 if all(r["balanced"] for r in report.runs) else 1
+if TYPE_CHECKING:
+    from hub.ops.stack import Sources
 
 
 def _ledger(args: argparse.Namespace) -> int:
@@ -198,10 +151,15 @@ def _quality(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
+    return run_up(args)
+
+
+def run_up(args: argparse.Namespace, sources: Sources | None = None) -> int:
+    """``hub up`` with the options of :func:`add_up_arguments`; ``sources`` as :func:`hub.ops.stack.up` takes it."""
     from hub.ops.stack import StackError, up
 
     try:
-        info = up(timeout=args.timeout, executor=args.executor)
+        info = up(timeout=args.timeout, executor=args.executor, sources=sources)
     except StackError as exc:
         print(f"hub up: {exc}", file=sys.stderr)
         return 1
@@ -230,36 +188,25 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_up_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``hub up`` (``python -m devkit up`` takes the same)."""
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for Airflow and the DAGs")
+    parser.add_argument(
+        "--executor",
+        choices=["local", "celery"],
+        default="local",
+        help="local: LocalExecutor; celery: a Redis broker and two Celery workers, as compose deploys",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``hub``."""
     parser = Parser(prog="hub", description="ShareHub, the city's data-sharing hub")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands", help="what to do")
-    seed_help = "random seed: the same seed gives the same city"
 
     from hub.store.cli import add_parsers as add_store_parsers
 
     add_store_parsers(sub)
-
-    sim = sub.add_parser("simulate", help="department simulators")
-    sim.set_defaults(func=_simulate)
-    acts = add_actions(sim, "what to do with the simulators")
-    for name, text in (
-        ("up", "provision the five department simulators and serve them"),
-        ("generate", "(re)generate the 公安 population simulator"),
-    ):
-        p = acts.add_parser(name, help=text)
-        p.add_argument("--scale", type=positive_int, default=5000, help="persons to generate (default 5000)")
-        p.add_argument("--seed", type=int, default=640100, help=seed_help)
-    acts.add_parser("down", help="stop the simulator servers `hub simulate up` started")
-    day = acts.add_parser("day", help="apply one day of changes at the 公安 simulator")
-    day.add_argument("--day", type=positive_int, default=1, help="which day of changes to apply (default 1)")
-    day.add_argument("--seed", type=int, default=640100, help=seed_help)
-
-    demo = sub.add_parser("demo", help="run the main job end to end on the embedded store")
-    demo.add_argument("--scale", type=positive_int, default=5000, help="persons in the demo city (default 5000)")
-    demo.add_argument("--seed", type=int, default=640100, help=seed_help)
-    demo.add_argument("--json", action="store_true", help="print one JSON object")
-    demo.set_defaults(func=_demo)
 
     led = sub.add_parser("ledger", help="recent batches and their counts")
     led.add_argument("--source", type=source_name(), help="only this source: " + ", ".join(source_names()))
@@ -318,14 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     acts.add_parser("check", help="run the cross-department checks and the GX checkpoint (exit 1 on failure)")
 
-    upp = sub.add_parser("up", help="start the whole stack on this machine (store, simulators, Airflow, API)")
-    upp.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for Airflow and the DAGs")
-    upp.add_argument(
-        "--executor",
-        choices=["local", "celery"],
-        default="local",
-        help="local: LocalExecutor; celery: a Redis broker and two Celery workers, as compose deploys",
-    )
+    upp = sub.add_parser("up", help="start the whole stack on this machine (store, Airflow, API)")
+    add_up_arguments(upp)
     upp.set_defaults(func=_up)
     sub.add_parser("down", help="stop everything `hub up` started").set_defaults(func=_down)
 
@@ -343,15 +284,19 @@ def _one_line(text: str) -> str:
     return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _command_name(args: argparse.Namespace) -> str:
-    return " ".join(["hub", args.command] + ([args.action] if getattr(args, "action", None) else []))
+def _command_name(prog: str, args: argparse.Namespace) -> str:
+    return " ".join([prog, args.command] + ([args.action] if getattr(args, "action", None) else []))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
     """Entry point of ``hub``: parse, run the command with stdout reserved for its result.
 
     A command may set ``inherit_stdout=True`` in its defaults when it hands the terminal to a
     child process (e.g. ``psql``); stdout is then left as it is.
+
+    Args:
+        argv: The arguments (default: the process's).
+        parser: Another command line run the same way (``python -m devkit``); ``hub``'s by default.
 
     Returns:
         The exit status: 0 on success, 2 for a user's mistake (one line on stderr), else the
@@ -359,8 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from connectors.connections import ConnectionNotDefinedError
 
+    parser = parser or build_parser()
     try:
-        args = build_parser().parse_args(argv)
+        args = parser.parse_args(argv)
     except UsageError as exc:
         print(_one_line(str(exc)), file=sys.stderr)
         return USAGE_EXIT
@@ -369,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return func(args)
         except (UsageError, ConnectionNotDefinedError) as exc:
-            print(f"{_command_name(args)}: {_one_line(str(exc))}", file=sys.stderr)
+            print(f"{_command_name(parser.prog, args)}: {_one_line(str(exc))}", file=sys.stderr)
             return USAGE_EXIT
         except KeyboardInterrupt:
             return 130
@@ -377,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not _unreachable_store(exc):
                 raise
             print(
-                f"{_command_name(args)}: cannot reach the store ({_one_line(str(exc))}); "
+                f"{_command_name(parser.prog, args)}: cannot reach the store ({_one_line(str(exc))}); "
                 "check the hub_store connection (AIRFLOW_CONN_HUB_STORE) or `hub store status`",
                 file=sys.stderr,
             )

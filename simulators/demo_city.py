@@ -1,6 +1,7 @@
 """The five department simulators of one city, each provisioned and advanced a day the same way.
 
-``hub demo`` and ``hub simulate up`` use this one list, so a new simulator is added in one place.
+``python -m devkit demo`` and ``python -m devkit simulate up`` use this one list, so a new simulator is
+added in one place.
 A simulator is provisioned for a :class:`~simulators.city.CityPlan` (returning the ``AIRFLOW_CONN_*``
 values the DAGs reach it by), may run a server process, and can apply a day of changes.
 """
@@ -106,7 +107,7 @@ SIMULATORS: tuple[DepartmentSimulator, ...] = (
 )
 
 # The provincial platform the push delivers to: provisioned and served with the departments by
-# ``hub simulate up`` / ``hub up``, but it has no day of changes of its own.
+# ``python -m devkit simulate up`` / ``hub up``, but it has no day of changes of its own.
 PROVINCE = DepartmentSimulator(
     "provincial_platform", _provision("simulators.province.local"), _no_day, start=_start_province
 )

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+CITY_DISTRICTS: dict[str, str] = {
+    "640104": "兴庆区",
+    "640105": "西夏区",
+    "640106": "金凤区",
+    "640121": "永宁县",
+    "640122": "贺兰县",
+    "640181": "灵武市",
+}
+"""银川市's counties and districts (GB/T 2260) as standards.md lists them: the simulators' own copy, so a
+district missing from the hub's ``schemas.codes`` shows as dirt the hub rejects instead of going unnoticed."""
+
 SURNAMES = tuple(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )

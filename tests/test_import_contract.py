@@ -1,4 +1,4 @@
-"""The layers hold: imports point down only, production code never imports the simulators, no file cycles.
+"""The layers hold: imports point down only, production code never imports the simulators or devkit, no file cycles.
 
 The contracts live in pyproject.toml (``[tool.importlinter]``); import-linter checks them on the
 import graph grimp builds from the source (imports inside functions included).
@@ -47,7 +47,7 @@ def test_the_import_contracts_are_kept() -> None:
 def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The packages and pyproject.toml copied, so a test can break the contract without touching the tree."""
     root = tmp_path_factory.mktemp("tree")
-    for name in (*PRODUCTION, "simulators"):
+    for name in (*PRODUCTION, "simulators", "devkit"):
         shutil.copytree(PROJECT_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(PROJECT_ROOT / "pyproject.toml", root / "pyproject.toml")
     return root
@@ -60,6 +60,7 @@ def tree_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("schemas/zz_upward.py", "import quality.rules\n", "Layers"),
         ("hub/store/zz_upward.py", "from hub.api import app\n", "Layers"),
         ("hub/registry_zz.py", "import simulators.city\n", "never imports the simulators"),
+        ("quality/zz_tooling.py", "def f():\n    from devkit import dagrun\n", "nor the demo/test tooling"),
     ],
 )
 def test_an_upward_import_breaks_the_contract(tree_copy: Path, module: str, line: str, contract: str) -> None:

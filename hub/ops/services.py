@@ -1,7 +1,7 @@
 """What ``hub up`` starts besides the store: the Airflow components and the data API.
 
-Each list is data: adding a process is one line. The department simulators come from
-:data:`simulators.demo_city.SIMULATORS` (see :mod:`hub.ops.simulate`).
+Each list is data: adding a process is one line. The department simulators are not the product's:
+``python -m devkit up`` hands them to ``hub up`` as its sources (:mod:`devkit.simulate`).
 """
 
 from __future__ import annotations

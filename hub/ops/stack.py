@@ -1,11 +1,13 @@
 """``hub up`` / ``hub down``: the whole stack on one machine, every process by pid.
 
-``up`` starts the embedded store (if it is not running), prepares the simulators, migrates
+``up`` starts the embedded store (if it is not running), prepares the department systems when
+given a ``sources`` hook (``python -m devkit up`` passes the simulators'; the product knows none:
+without it the sources' connections come from the environment), migrates
 the store and Airflow's metadata (database ``airflow`` on the embedded server), imports the
 pools, starts the Airflow api-server, scheduler (LocalExecutor), dag-processor and triggerer
 and, when it exists, the data API, then waits until the api-server lists every DAG without
 import errors. Everything listens on 127.0.0.1 only; ports come from the environment. The
-simulators include the provincial platform, with the connections ``provincial_platform`` and
+devkit's simulators include the provincial platform, with the connections ``provincial_platform`` and
 ``certificate_signer`` (a generated SM2 key pair, kept mode 0600). With ``executor="celery"`` a
 Redis broker and two Celery workers replace the LocalExecutor. The environment of the Airflow
 processes is written to ``$HUB_HOME/run/airflow.env`` for ``hub airflow …``.
@@ -24,20 +26,24 @@ import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hub.deployment import pools_import_json
-from hub.ops import procs, progress, simulate
+from hub.ops import procs, progress
 from hub.ops.airflow_cli import env_file, write_env_file
 from hub.ops.procs import StackError
 from hub.ops.services import AIRFLOW_PROCESSES, APPLICATION_PROCESSES, CELERY_PROCESSES, EXECUTORS, Process
 from hub.settings import HUB_DATABASE, PROJECT_ROOT, hub_home
 
 HOST = "127.0.0.1"
-DEFAULT_SIM_SCALE = 5000
 STORE_MARKER = "store.started"
+
+# Prepares the department systems the stack reads: given $HUB_HOME and the embedded server's admin
+# URI, returns the AIRFLOW_CONN_* values that reach them (devkit.simulate.up, for one).
+Sources = Callable[[Path, str], Mapping[str, str]]
 
 
 @dataclass
@@ -247,8 +253,9 @@ def _start(
     skipped: list[str],
     bar: progress.Steps,
     executor: str,
+    sources: Sources | None = None,
 ) -> StackInfo:
-    """Store, simulators, migrations, pools, then every process; returns what was started."""
+    """Store, the sources (if given), migrations, pools, then every process; returns what was started."""
     from hub import airflow_env
     from hub.store import embedded
     from hub.store.migrate import migrate
@@ -261,10 +268,10 @@ def _start(
     admin = embedded.start(home)
     api_port = ports["airflow-api-server"][1]
     stack_env(home, admin, api_port, executor, ports.get("redis", ("", 0))[1])
-    bar.advance("preparing the simulators")
-    scale = int(os.environ.get("HUB_SIM_SCALE", DEFAULT_SIM_SCALE))
-    for key, value in simulate.up(scale, home=home, admin_uri=admin).items():
-        os.environ.setdefault(key, value)  # an operator's own connection wins
+    if sources is not None:
+        bar.advance("preparing the department systems")
+        for key, value in sources(home, admin).items():
+            os.environ.setdefault(key, value)  # an operator's own connection wins
     env = dict(os.environ)
     bar.advance("migrating the shared store")
     store = embedded.ensure_database(admin, HUB_DATABASE)
@@ -304,7 +311,13 @@ def _wait_for_dags(api_url: str, timeout: float) -> list[str]:
     return want
 
 
-def up(home: Path | None = None, timeout: float = 300.0, wait_dags: bool = True, executor: str = "local") -> StackInfo:
+def up(
+    home: Path | None = None,
+    timeout: float = 300.0,
+    wait_dags: bool = True,
+    executor: str = "local",
+    sources: Sources | None = None,
+) -> StackInfo:
     """Bring the stack up (see the module docs).
 
     Args:
@@ -312,6 +325,8 @@ def up(home: Path | None = None, timeout: float = 300.0, wait_dags: bool = True,
         timeout: Seconds to wait for the api-server and for the DAGs to be listed.
         wait_dags: Wait until the api-server lists every DAG.
         executor: ``local`` (LocalExecutor) or ``celery`` (a Redis broker and two Celery workers).
+        sources: Prepares the department systems and returns their connections (``python -m devkit
+            up`` passes the simulators'); without it they come from the environment.
 
     Raises:
         StackError: if it is already up, a port is taken, or a part does not come up in time.
@@ -332,8 +347,8 @@ def up(home: Path | None = None, timeout: float = 300.0, wait_dags: bool = True,
     _check_ports(ports)
 
     try:
-        with progress.steps("hub up", 7) as bar:
-            info = _start(home, ports, processes, skipped, bar, executor)
+        with progress.steps("hub up", 6 + (sources is not None)) as bar:
+            info = _start(home, ports, processes, skipped, bar, executor, sources)
             bar.advance("waiting for the api-server and the DAGs")
             _wait_for_api(info.api_url, timeout)
             if wait_dags:

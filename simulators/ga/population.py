@@ -20,8 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.codes import CITY_DISTRICTS
-from simulators.names import GIVEN, ROADS, SURNAMES
+from simulators.names import CITY_DISTRICTS, GIVEN, ROADS, SURNAMES
 from simulators.standards import as_strings, id_check_characters
 
 TABLE = "T_RK_JBXX"

@@ -1,4 +1,4 @@
-"""Preparing and starting the 人社 API simulator as a process (``hub simulate up``, the demo).
+"""Preparing and starting the 人社 API simulator as a process (``python -m devkit simulate up``, the demo).
 
 :func:`provision` (re)creates the simulator database ``sim_rs`` on the embedded server, picks
 credentials and a port, writes ``<home>/simulators/rs/server.json`` (mode 0600) and returns the

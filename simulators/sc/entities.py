@@ -15,8 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.codes import CITY_DISTRICTS
-from simulators.names import ROADS
+from simulators.names import CITY_DISTRICTS, ROADS
 from simulators.standards import USCC_ALPHABET, as_strings, org_check_characters, uscc_check_characters
 
 TABLE = "T_SCZT_DJXX"

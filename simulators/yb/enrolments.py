@@ -21,8 +21,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.mappings.yb_medical_insurance import HEADER
 from simulators.city import CityPlan, entities, persons
+
+HEADER = (
+    "人员编号",
+    "身份证号",
+    "姓名",
+    "险种类型",
+    "参保状态",
+    "参保单位代码",
+    "参保单位名称",
+    "参保日期",
+    "变更时间",
+)
+"""The file's header as departments.md specifies it: the department's own, not read from the hub's mapping."""
 
 BASE_DAY = dt.date(2026, 11, 1)
 """The full file is dated BASE_DAY; day ``k`` of changes is dated BASE_DAY + k."""

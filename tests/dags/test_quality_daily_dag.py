@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from hub.dagrun import run_dag_once
+from devkit.dagrun import run_dag_once
 from hub.settings import dags_folder, hub_home
 
 

@@ -1,4 +1,4 @@
-"""``hub demo --json`` as a user runs it, then the commands the README sends them to.
+"""``python -m devkit demo --json`` (``make demo``) as a user runs it, then the commands the README sends them to.
 
 A fresh HUB_HOME, its own embedded server, real DAG runs, the real data API; ``XDG_RUNTIME_DIR``
 unset as in containers, cron and CI. Afterwards ``hub ledger``, ``hub status`` and the store's
@@ -25,6 +25,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 HUB = Path(sys.executable).parent / "hub"
+REPO = Path(__file__).resolve().parents[2]
 SCALE = 1500
 
 
@@ -36,6 +37,12 @@ def _env(home: Path) -> dict[str, str]:
 
 def _hub(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(HUB), *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def _devkit(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``python -m devkit ARGS`` from the repository, as ``make demo`` runs it."""
+    argv = [sys.executable, "-m", "devkit", *args]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +58,7 @@ def demo() -> Iterator[tuple[dict[str, Any], str, dict[str, str], str]]:
     home = Path(tempfile.mkdtemp(prefix="sharehub-demo-test-"))
     env = _env(home)
     try:
-        out = _hub(env, "demo", "--json", "--scale", str(SCALE), timeout=1200)
+        out = _devkit(env, "demo", "--json", "--scale", str(SCALE), timeout=1200)
         assert out.returncode == 0, out.stderr[-3000:]
         admin = embedded.admin_uri(home)
         assert admin is not None, "the embedded server does not run after the demo"
@@ -206,7 +213,7 @@ def test_demo_refuses_while_a_stack_runs_on_its_home(tmp_path: Path) -> None:
     sleeper = subprocess.Popen(["sleep", "120"], start_new_session=True)
     try:
         procs.adopt("airflow-scheduler", sleeper.pid, home / "run")
-        out = _hub(_env(home), "demo", "--json", timeout=120)
+        out = _devkit(_env(home), "demo", "--json", timeout=120)
     finally:
         sleeper.kill()
         sleeper.wait()

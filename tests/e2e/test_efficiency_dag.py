@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from devkit.dagrun import run_dag_once
 from hub.cli import main
-from hub.dagrun import run_dag_once
 from hub.efficiency.report import efficiency_summary
 from tests.efficiency import fortnight as F
 from tests.efficiency.test_compute import assert_matches, business, table

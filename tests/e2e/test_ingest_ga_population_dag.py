@@ -7,7 +7,7 @@ import datetime as dt
 import psycopg
 import pytest
 
-from hub.dagrun import run_dag_once
+from devkit.dagrun import run_dag_once
 from hub.store import ledger
 from simulators.ga import population
 

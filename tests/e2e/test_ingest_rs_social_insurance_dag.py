@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from hub.dagrun import run_dag_once
+from devkit.dagrun import run_dag_once
 from hub.store import ledger
 from simulators.city import CityPlan
 from tests.simulators.rs_server import RsServer, rs_server, start_server

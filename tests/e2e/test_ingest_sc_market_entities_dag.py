@@ -8,7 +8,7 @@ import psycopg
 import pyarrow.compute as pc
 import pytest
 
-from hub.dagrun import run_dag_once
+from devkit.dagrun import run_dag_once
 from hub.store import embedded, ledger
 from schemas.standards import uscc
 from simulators.city import CityPlan, entities, persons

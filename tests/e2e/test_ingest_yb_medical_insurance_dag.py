@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from hub.dagrun import run_dag_once
+from devkit.dagrun import run_dag_once
 from hub.store import ledger
 from simulators.city import CityPlan
 from simulators.yb import enrolments

@@ -10,7 +10,7 @@ import datetime as dt
 import psycopg
 import pytest
 
-from hub.dagrun import run_dag_once
+from devkit.dagrun import run_dag_once
 from hub.store import embedded, ledger
 from simulators.city import CityPlan
 from simulators.zw import cases

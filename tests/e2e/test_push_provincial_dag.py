@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from hub.dagrun import run_dag_once
+from devkit.dagrun import run_dag_once
 from hub.deployment import create_pools
 from simulators.province import shared_rows
 from tests.push.conftest import platform  # noqa: F401  (the simulated platform fixture)

@@ -4,6 +4,7 @@ deployment files (``.env.example``, ``docker-compose.yml``) provide each of them
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 
 import yaml
@@ -60,16 +61,20 @@ def _env_example_vars(env_example: str) -> set[str]:
 
 
 def not_provided(connections: Iterable[ConnectionSpec], env_example: str, compose: dict) -> list[str]:
-    """One message per declared connection that ``.env.example`` or compose's common environment lacks."""
-    files = {
-        ".env.example": _env_example_vars(env_example),
-        "docker-compose.yml x-airflow-common": set(compose["x-airflow-common"]["environment"]),
-    }
+    """One message per declared connection that ``.env.example`` or compose's common environment lacks.
+
+    Compose must also read the variable from ``.env`` (``${AIRFLOW_CONN_X:-default}`` or
+    ``${AIRFLOW_CONN_X:?...}``): a value written into the file would ignore what an operator sets.
+    """
+    common = compose["x-airflow-common"]["environment"]
+    files = {".env.example": _env_example_vars(env_example), "docker-compose.yml x-airflow-common": set(common)}
     missing = []
     for conn in connections:
         absent = [name for name, provided in files.items() if conn.env_var not in provided]
         if absent:
             missing.append(f"{conn.env_var} ({conn.purpose}) is missing from {' and from '.join(absent)}")
+        elif not re.match(r"\$\{" + conn.env_var + r"(:?[-?]|\})", str(common[conn.env_var])):
+            missing.append(f"docker-compose.yml x-airflow-common sets {conn.env_var} without reading it from .env")
     return missing
 
 
@@ -81,6 +86,16 @@ def _deployment_files() -> tuple[str, dict]:
 def test_env_example_and_compose_provide_every_connection() -> None:
     """A source added to the registry without its AIRFLOW_CONN_* in both files fails here, named."""
     assert not_provided(connections(), *_deployment_files()) == []
+
+
+def test_a_connection_compose_hard_codes_is_named() -> None:
+    """A newcomer who writes the source's URI into compose (no ``${...}``) is told .env cannot override it."""
+    env_example, compose = _deployment_files()
+    spec = next(c for c in connections() if c.conn_id == "ga_population")
+    compose["x-airflow-common"]["environment"][spec.env_var] = "postgresql://reader:x@sim-db:5432/sim_ga"
+    assert not_provided([spec], env_example, compose) == [
+        "docker-compose.yml x-airflow-common sets AIRFLOW_CONN_GA_POPULATION without reading it from .env"
+    ]
 
 
 def test_env_example_and_compose_name_no_undeclared_connection() -> None:

@@ -180,8 +180,8 @@ def test_a_real_run_of_the_toy_dag_passes_and_emits_lineage(
     import datetime as dt
     import json
 
+    from devkit.dagrun import run_dag_once
     from hub import airflow_env
-    from hub.dagrun import run_dag_once
 
     lineage = airflow_env.lineage_file()  # the session's, where the OpenLineage transport writes
     monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))  # the toy's GX suite stays out of the session's project

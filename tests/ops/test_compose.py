@@ -18,7 +18,7 @@ import psycopg
 import pytest
 import yaml
 
-from hub.ops.compose_check import SCHEMA, check, compose_binary, compose_config, env_example, interpolate
+from devkit.compose_check import SCHEMA, check, compose_binary, compose_config, env_example, interpolate
 from hub.settings import PROJECT_ROOT, hub_home
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
@@ -111,7 +111,7 @@ def test_an_undocumented_variable_and_an_unknown_airflow_command_are_caught(comp
 def test_the_dockerfile_copies_only_what_exists(tmp_path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM python:3.11\nCOPY hub hub\nCOPY gone gone\n")
     (tmp_path / "hub").mkdir()
-    from hub.ops.compose_check import _dockerfile_problems
+    from devkit.compose_check import _dockerfile_problems
 
     assert _dockerfile_problems(tmp_path, ".") == ["Dockerfile copies gone, which does not exist"]
 

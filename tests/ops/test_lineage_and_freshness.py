@@ -11,8 +11,8 @@ import sys
 import psycopg
 import pytest
 
+from devkit.dagrun import load_dag, run_dag_once
 from hub import airflow_env
-from hub.dagrun import load_dag, run_dag_once
 from hub.ops import freshness
 from hub.registry import SOURCES, get
 

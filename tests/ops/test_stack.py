@@ -239,8 +239,9 @@ def _up_run_everything_down(home: Path, executor: str) -> None:
     try:
         began = time.monotonic()
         up = subprocess.run(
-            [sys.executable, "-m", "hub.cli", "up", "--executor", executor],
+            [sys.executable, "-m", "devkit", "up", "--executor", executor],  # make up: hub up with the simulators
             env=env,
+            cwd=Path(__file__).resolve().parents[2],
             capture_output=True,
             text=True,
             timeout=600,

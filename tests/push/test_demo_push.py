@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.push.demo import push_and_reconcile
+from devkit.demo_push import push_and_reconcile
 
 pytestmark = pytest.mark.e2e
 

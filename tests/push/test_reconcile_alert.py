@@ -13,7 +13,7 @@ import psycopg
 import pytest
 import requests
 
-from hub.dagrun import run_dag_once
+from devkit.dagrun import run_dag_once
 from hub.deployment import create_pools
 from hub.push.cases import derive_cases
 from hub.push.reconcile import reconcile

@@ -8,7 +8,7 @@ import shutil
 import psycopg
 import pytest
 
-from hub.dagrun import run_dag_once
+from devkit.dagrun import run_dag_once
 from hub.settings import hub_home
 from quality.gx_suites import docs_dir, gx_root
 from schemas.tables import TABLES

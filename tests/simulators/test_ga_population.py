@@ -46,3 +46,11 @@ def test_day_of_changes_updates_gxsj_and_status(store) -> None:
     assert changed[0] == change.total
     assert changed[1] < changed[0]  # several changes share one GXSJ
     assert dead == change.deaths
+
+
+def test_the_simulators_districts_are_the_hubs_both_written_from_standards_md() -> None:
+    """Two declarations on purpose: a district dropped from ``schemas.codes`` would be generated anyway and rejected."""
+    from schemas.codes import CITY_DISTRICTS
+    from simulators.names import CITY_DISTRICTS as SIMULATED
+
+    assert SIMULATED == CITY_DISTRICTS

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from schemas.mappings.yb_medical_insurance import HEADER
+from schemas.mappings.yb_medical_insurance import HEADER  # the hub's; the simulator declares its own
 from simulators.city import CityPlan, entities, persons
 from simulators.yb import enrolments
 from simulators.yb.enrolments import Dirt, encode_csv

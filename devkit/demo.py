@@ -1,4 +1,4 @@
-"""``hub demo``: a small city, run end to end through the real DAGs into the hub's own store.
+"""``python -m devkit demo``: a small city, run end to end through the real DAGs into the hub's own store.
 
 It starts the embedded PostgreSQL, resets the store every ``hub`` command reads by default
 (database ``sharehub`` on the embedded server under ``$HUB_HOME``), provisions the five
@@ -10,7 +10,7 @@ department reads through the real data API (a masked read, a verification) and t
 chain is verified. Afterwards ``hub status``, ``hub ledger``, ``hub quality report``,
 ``hub efficiency report`` and ``psql "$(hub store url)"`` show what it did.
 
-It refuses to run while a ``hub up`` stack (or ``hub simulate up``) runs on the same
+It refuses to run while a ``hub up`` stack (or ``python -m devkit simulate up``) runs on the same
 ``$HUB_HOME``: resetting the store and the simulators would pull them from under it.
 """
 
@@ -34,7 +34,7 @@ class DemoRefused(Exception):
 
 @dataclass
 class DemoReport:
-    """What the demo did, as printed by ``hub demo`` and ``hub demo --json``."""
+    """What the demo did, as printed by ``python -m devkit demo`` and ``python -m devkit demo --json``."""
 
     scale: int
     seed: int
@@ -56,7 +56,7 @@ class DemoReport:
         return last
 
     def to_json(self) -> dict[str, Any]:
-        """The ``hub demo --json`` object (counts and masked values only: no personal data)."""
+        """The ``python -m devkit demo --json`` object (counts and masked values only: no personal data)."""
         return {
             "scale": self.scale,
             "seed": self.seed,
@@ -102,7 +102,7 @@ class StepLog:
 
     def note(self, text: str) -> None:
         """A line that is not a step (a notice about this run)."""
-        self._stream.write(f"hub demo: {text}\n")
+        self._stream.write(f"devkit demo: {text}\n")
 
     def close(self, outcome: str) -> None:
         """Say how it ended and release the stream."""
@@ -111,7 +111,7 @@ class StepLog:
 
 
 def running_stack(home: Path) -> dict[str, int]:
-    """The processes ``hub up`` or ``hub simulate up`` started on ``home`` that are alive (name: pid)."""
+    """The processes ``hub up`` or ``python -m devkit simulate up`` started on ``home`` that are alive (name: pid)."""
     from hub.ops import procs
 
     return procs.running(home / "run")
@@ -128,7 +128,7 @@ def refuse_if_stack_runs(home: Path) -> None:
         names = ", ".join(sorted(alive))
         raise DemoRefused(
             f"a stack is running on HUB_HOME {home} ({names}); the demo resets its store: "
-            "stop it with `hub down` (or `hub simulate down`), or run the demo with another HUB_HOME"
+            "stop it with `hub down` (or `python -m devkit simulate down`), or run the demo with another HUB_HOME"
         )
 
 
@@ -139,8 +139,8 @@ def prepare(scale: int, seed: int, steps: StepLog) -> tuple[str, str, list[subpr
         The admin URI, the store URI and the simulator server processes started.
     """
     from connectors.connections import postgres_connection_json
+    from devkit import simulate
     from hub import airflow_env
-    from hub.ops import simulate
     from hub.settings import HUB_DATABASE, hub_home
     from hub.store import embedded
     from hub.store.migrate import migrate
@@ -159,7 +159,7 @@ def prepare(scale: int, seed: int, steps: StepLog) -> tuple[str, str, list[subpr
     os.environ["AIRFLOW_CONN_HUB_STORE"] = postgres_connection_json(embedded.socket_dir_of(admin), HUB_DATABASE)
     airflow_env.migrate_metadata()
     steps.step(f"provisioning the five department simulators for {scale:,} persons")
-    # their databases are recreated below: a later `hub simulate up` must provision them afresh
+    # their databases are recreated below: a later `python -m devkit simulate up` must provision them afresh
     (home / "run" / simulate.STATE_FILE).unlink(missing_ok=True)
     plan = CityPlan(scale, seed)
     servers = []
@@ -189,7 +189,7 @@ def run_demo(scale: int = 5000, seed: int = 640100) -> DemoReport:
     Raises:
         DemoRefused: a stack runs on the same ``$HUB_HOME``.
     """
-    from hub.dagrun import output_to
+    from devkit.dagrun import output_to
     from hub.settings import HUB_DATABASE, hub_home
 
     home = hub_home()
@@ -215,9 +215,9 @@ def run_demo(scale: int = 5000, seed: int = 640100) -> DemoReport:
 
 
 def _run(report: DemoReport, scale: int, seed: int, steps: StepLog) -> None:
-    from hub.api.demo import department_read
-    from hub.dagrun import run_dag_once
-    from hub.push.demo import push_and_reconcile
+    from devkit.dagrun import run_dag_once
+    from devkit.demo_api import department_read
+    from devkit.demo_push import push_and_reconcile
     from hub.registry import SOURCES
     from hub.settings import hub_home
     from hub.store import ledger

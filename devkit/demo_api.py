@@ -1,4 +1,4 @@
-"""The department part of ``hub demo``: one department reads the shared store through the real data API.
+"""The department part of ``python -m devkit demo``: one department reads the shared store through the real data API.
 
 :func:`department_read` registers a consuming department (with its API key), serves the API
 with uvicorn on a free 127.0.0.1 port, and, as that department, reads the population resource

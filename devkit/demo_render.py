@@ -1,11 +1,14 @@
-"""``hub demo`` as readable tables (``hub demo --json`` prints :class:`hub.demo.DemoReport` as JSON instead)."""
+"""``python -m devkit demo`` as readable tables.
+
+``python -m devkit demo --json`` prints :class:`devkit.demo.DemoReport` as JSON instead.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from hub.demo import DemoReport
+from devkit.demo import DemoReport
 from hub.settings import hub_home
 from quality.gx_suites import docs_dir
 

@@ -1,4 +1,4 @@
-"""The push part of ``hub demo``: derive, push and reconcile through the real DAGs against the simulator.
+"""The push part of ``python -m devkit demo``: derive, push and reconcile through the real DAGs against the simulator.
 
 Call :func:`push_and_reconcile` after the ingest DAGs ran (the store connection and Airflow are
 configured by the demo). It provisions the simulated provincial platform as a child process,
@@ -96,7 +96,7 @@ def push_and_reconcile(fill_if_empty: bool = True, progress: Callable[[str], Non
         ``{"push": {kind: {sent, accepted, duplicate, rejected, pending}}, "reconciliation":
         {kind: "matched" | differences}, "filled": {...}}``.
     """
-    from hub.dagrun import run_dag_once
+    from devkit.dagrun import run_dag_once
     from hub.deployment import create_pools
     from hub.store import embedded
     from hub.store.connection import store_uri

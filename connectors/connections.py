@@ -64,7 +64,46 @@ def connect(
 
 
 class ConnectionNotDefinedError(LookupError):
-    """A connection the hub needs is not defined anywhere Airflow looks."""
+    """A connection the hub needs is not defined anywhere Airflow looks, or lacks a field it needs.
+
+    The message names the connection id and how to define it.
+    """
+
+    def __init__(self, conn_id: str, purpose: str | None = None, missing: tuple[str, ...] = ()) -> None:
+        self.conn_id = conn_id
+        self.missing = missing
+        what = f"Airflow connection {conn_id!r}" + (f" ({purpose})" if purpose else "")
+        state = f"has no {', '.join(missing)}" if missing else "is not defined"
+        super().__init__(
+            f"{what} {state}: set AIRFLOW_CONN_{conn_id.upper()} or run `airflow connections add {conn_id}` "
+            "(or define it in a secrets backend)"
+        )
+
+
+def require_connection(conn_id: str, purpose: str | None = None, fields: tuple[str, ...] = ()) -> Connection:
+    """The Airflow connection ``conn_id``, which must define every one of ``fields``.
+
+    Args:
+        conn_id: The connection id.
+        purpose: What the connection is for, named in the error (e.g. "certificate signing key").
+        fields: Attributes that must be non-empty (``host``, ``login``, ...); ``extra.<key>`` for an extra.
+
+    Raises:
+        ConnectionNotDefinedError: if it is not defined or lacks one of ``fields``.
+    """
+    conn = get_connection(conn_id)
+    if conn is None:
+        raise ConnectionNotDefinedError(conn_id, purpose)
+    missing = tuple(f for f in fields if not _field(conn, f))
+    if missing:
+        raise ConnectionNotDefinedError(conn_id, purpose, missing)
+    return conn
+
+
+def _field(conn: Connection, name: str) -> Any:
+    if name.startswith("extra."):
+        return (conn.extra_dejson or {}).get(name.removeprefix("extra."))
+    return getattr(conn, name, None)
 
 
 def get_connection(conn_id: str) -> Connection | None:
@@ -84,11 +123,7 @@ def postgres_uri(conn_id: str) -> str:
     Raises:
         ConnectionNotDefinedError: if the connection is not defined.
     """
-    conn = get_connection(conn_id)
-    if conn is None:
-        raise ConnectionNotDefinedError(
-            f"Airflow connection {conn_id!r} is not defined (set AIRFLOW_CONN_{conn_id.upper()} or a secrets backend)"
-        )
+    conn = require_connection(conn_id)
     return libpq_uri(conn.host, conn.port, conn.login, conn.password, conn.schema, conn.extra_dejson)
 
 

@@ -252,14 +252,11 @@ def settings_from_connection(conn_id: str = PLATFORM_CONN_ID) -> ClientSettings:
     Raises:
         ConnectionNotDefinedError: if the connection is not defined or has no app id/secret.
     """
-    from connectors.connections import ConnectionNotDefinedError, get_connection
+    from connectors.connections import require_connection
 
-    conn = get_connection(conn_id)
-    if conn is None or not conn.host or not conn.login or not conn.password:
-        raise ConnectionNotDefinedError(
-            f"Airflow connection {conn_id!r} (host, port, login = app id, password = app secret) is not defined "
-            f"(set AIRFLOW_CONN_{conn_id.upper()} or a secrets backend)"
-        )
+    conn = require_connection(
+        conn_id, "host, port, login = app id, password = app secret", fields=("host", "login", "password")
+    )
     extra = conn.extra_dejson
     scheme = extra.get("scheme", "https")
     base = f"{scheme}://{conn.host}" + (f":{conn.port}" if conn.port else "")

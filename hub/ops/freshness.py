@@ -154,13 +154,3 @@ def deadline_missed(source: str, context: dict[str, Any] | None = None, **_: Any
     dag_run = (context or {}).get("dag_run") or {}
     run_id = dag_run.get("dag_run_id") or dag_run.get("run_id")
     alert(uri, item, "deadline", run_id)
-
-
-def recent_alerts(uri: str, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest alerts (any source)."""
-    with connect(uri) as conn:
-        rows = conn.execute(
-            "SELECT source, kind, detected_at, message FROM hub.freshness_alert ORDER BY detected_at DESC LIMIT %s",
-            (limit,),
-        ).fetchall()
-    return [{"source": s, "kind": k, "detected_at": d.isoformat(), "message": m} for s, k, d, m in rows]

@@ -714,14 +714,7 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 def inbox_from_connection(conn_id: str) -> Path:
     """The inbox directory of an ``fs`` Airflow connection (its extra ``path``)."""
-    from connectors.connections import ConnectionNotDefinedError, get_connection
+    from connectors.connections import require_connection
 
-    conn = get_connection(conn_id)
-    if conn is None:
-        raise ConnectionNotDefinedError(
-            f"Airflow connection {conn_id!r} is not defined (set AIRFLOW_CONN_{conn_id.upper()} or a secrets backend)"
-        )
-    path = (conn.extra_dejson or {}).get("path")
-    if not path:
-        raise ConnectionNotDefinedError(f"Airflow connection {conn_id!r} has no extra 'path' (the inbox directory)")
-    return Path(os.path.expanduser(path))
+    conn = require_connection(conn_id, "the inbox directory as extra 'path'", fields=("extra.path",))
+    return Path(os.path.expanduser(conn.extra_dejson["path"]))

@@ -127,16 +127,10 @@ class RestPaged:
 
     def build(self, name: str, conn_id: str, source_columns: tuple[str, ...]) -> RestPagedSource:
         """The connector on the source's connection."""
-        from connectors.connections import ConnectionNotDefinedError, get_connection
+        from connectors.connections import require_connection
         from connectors.rest_paged import build
 
-        conn = get_connection(conn_id)
-        if conn is None:
-            raise ConnectionNotDefinedError(
-                f"Airflow connection {conn_id!r} is not defined (set AIRFLOW_CONN_{conn_id.upper()} "
-                "or a secrets backend)"
-            )
-        return build(name, conn, self.options(source_columns))
+        return build(name, require_connection(conn_id), self.options(source_columns))
 
     def lineage_input(self, conn_id: str) -> str | None:
         """No input dataset is reported for an API (OpenLineage has no naming for a REST resource)."""

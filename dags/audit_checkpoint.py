@@ -15,6 +15,7 @@ import datetime as dt
 from airflow.sdk import DAG, task
 
 from hub.dag_factory import DEFAULT_ARGS, START_DATE
+from hub.store.connection import connect
 
 with DAG(
     dag_id="audit_checkpoint",
@@ -30,13 +31,10 @@ with DAG(
     @task(task_id="checkpoint")
     def checkpoint() -> dict | None:
         """Sign the current head; return it (``None`` while the log is empty)."""
-        import psycopg
-
         from hub.access import checkpoint as cp
         from hub.access.sqlreads import ingest
-        from hub.store.connection import store_uri
 
-        with psycopg.connect(store_uri(), autocommit=True) as conn:
+        with connect(autocommit=True) as conn:
             ingest(conn)  # the departments' SQL view reads join the chain before its head is signed
             written = cp.write(conn)
         return None if written is None else {"seq": written.seq, "hash": written.hash, "at": written.at}

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from hub.store.connection import connect
+
 LEGACY_DEMO_DATABASE = "sharehub_demo"  # where demos before issue 13 wrote; dropped to free its space
 
 
@@ -171,9 +173,7 @@ def prepare(scale: int, seed: int, steps: StepLog) -> tuple[str, str, list[subpr
 
 
 def _admin(admin_uri: str) -> Any:
-    import psycopg
-
-    return psycopg.connect(admin_uri, autocommit=True)
+    return connect(admin_uri, autocommit=True)
 
 
 def total_steps() -> int:
@@ -282,11 +282,9 @@ def findings_section(uri: str) -> dict[str, Any]:
 
 def audit_section(uri: str) -> dict[str, Any]:
     """What ``hub audit verify`` says of the access audit chain."""
-    import psycopg
-
     from hub.access.audit import verify
 
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         chain = verify(conn)
     return {"entries": chain.entries, "ok": chain.ok, "problems": chain.problems}
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from hub.store.connection import connect
+
 DEPARTMENT = ("MZ", "银川市民政局")
 PURPOSE = "最低生活保障资格复核"
 RESOURCE = "shared.population"
@@ -24,10 +26,8 @@ READ_QUERY = {"fields": READ_FIELDS, "filters": [READ_FILTER], "limit": READ_ROW
 
 def _persons(uri: str) -> dict[str, tuple[str, str]]:
     """One person per status to verify (a living one matches; a deceased one does not)."""
-    import psycopg
-
     picked = {}
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         for status in ("NORMAL", "DECEASED"):
             row = conn.execute(
                 "SELECT id_number, name FROM shared.population WHERE status = %s ORDER BY id_number LIMIT 1", (status,)
@@ -49,7 +49,6 @@ def department_read(uri: str) -> dict[str, Any]:
         ``verify_person`` (one call per person status with the API's answer).
     """
     import httpx
-    import psycopg
 
     from hub.access import catalogue, consumers
     from hub.api.server import start_in_thread
@@ -57,7 +56,7 @@ def department_read(uri: str) -> dict[str, Any]:
 
     code, name = DEPARTMENT
     table = catalogue.resolve(RESOURCE)
-    with psycopg.connect(uri, autocommit=True) as conn:
+    with connect(uri, autocommit=True) as conn:
         key = consumers.register(conn, code, name)
     persons = _persons(uri)
     server = start_in_thread(local_api_uri(uri))  # the API's least-privilege role, as `hub api serve`

@@ -14,17 +14,17 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hub.store.connection import connect
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _fill_if_empty(uri: str) -> dict[str, int]:
     """Direct rows for the shared tables the push reads, where their ingest has not filled them."""
-    import psycopg
-
     from simulators.province import shared_rows
 
     filled: dict[str, int] = {}
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         empty = {
             t: conn.execute(f"SELECT NOT EXISTS (SELECT 1 FROM shared.{t})").fetchone()[0]
             for t in ("market_entity", "social_insurance", "service_case")
@@ -41,15 +41,13 @@ def _fill_if_empty(uri: str) -> dict[str, int]:
 
 def summary(uri: str) -> dict[str, Any]:
     """``push`` per kind (sent, accepted, duplicate, rejected, pending) and the latest ``reconciliation``."""
-    import psycopg
-
     from hub.push.outbox import KINDS
 
     push: dict[str, dict[str, int]] = {
         k: dict.fromkeys(("sent", "accepted", "duplicate", "rejected"), 0) for k in KINDS
     }
     recon: dict[str, Any] = {}
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         for kind, sent, acc, dup, rej in conn.execute(
             "SELECT kind, sum(records), sum(accepted), sum(duplicate), sum(rejected) "
             "FROM hub.push_attempt GROUP BY kind"

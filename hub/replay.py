@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.connections import connect
 from hub.registry import SourceSpec
 from hub.store import ledger
 from hub.store.connection import store_uri
@@ -79,13 +79,13 @@ def list_rows(
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY id DESC LIMIT %s"
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         return [QuarantinedRow(*r) for r in conn.execute(sql, (*params, limit)).fetchall()]
 
 
 def show(uri: str, record_id: int) -> QuarantinedRow | None:
     """One quarantine record with its raw source record."""
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         row = conn.execute(f"SELECT {_COLUMNS}, raw FROM quarantine.record WHERE id = %s", (record_id,)).fetchone()
     return QuarantinedRow(*row) if row else None
 
@@ -180,7 +180,7 @@ def replay(
     """
     uri = store or store_uri()
     mapping = spec.load_mapping()
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         rows = conn.execute(
             "SELECT id, raw FROM quarantine.record WHERE source = %s AND status = 'pending' "
             "AND NOT rule LIKE ANY(%s) ORDER BY id" + (" LIMIT %s" if limit else ""),

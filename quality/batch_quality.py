@@ -28,6 +28,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from connectors.connections import connect
 from quality import gx_lock, gx_quiet, gx_suites
 from quality.gx_suites import SuiteResult
 from schemas.model import Table
@@ -136,7 +137,7 @@ def validate_batch(uri: str, table: Table, batch_id: str, *, home: Path, today: 
     """
     gx_suites.point_gx_at(uri)
     root = gx_suites.gx_root(home)
-    with gx_lock.locked(root), gx_quiet.quiet_logs(), psycopg.connect(uri, autocommit=True) as conn:
+    with gx_lock.locked(root), gx_quiet.quiet_logs(), connect(uri, autocommit=True) as conn:
         where = stage_batch(conn, table, batch_id)
         if not where.rows:  # a batch that wrote nothing (every row unchanged): nothing to validate, no GX import
             log.info("GX batch %s of %s: no rows written, nothing to validate", batch_id, table.qualified_name)

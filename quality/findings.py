@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.connections import connect
 from schemas.standards import identity, uscc
 
 _STAGE = "stg_finding"
@@ -236,10 +237,9 @@ def run_checks(uri: str, run_id: str | None = None) -> CheckRun:
 
 def summary(uri: str) -> list[dict]:
     """``quality.finding_summary`` rows: open and resolved findings per source and rule."""
-    import psycopg
     from psycopg.rows import dict_row
 
-    with psycopg.connect(uri, row_factory=dict_row) as conn:
+    with connect(uri, row_factory=dict_row) as conn:
         rows = conn.execute(
             "SELECT source, rule, open, resolved, last_seen_at FROM quality.finding_summary ORDER BY source, rule"
         ).fetchall()

@@ -19,6 +19,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from connectors.connections import connect
+
 
 class GateFailed(RuntimeError):
     """A batch gate stopped the run; nothing of the batch was loaded."""
@@ -37,9 +39,7 @@ class GateConfig:
 
 def recent_volumes(uri: str, source: str, limit: int) -> list[int]:
     """Extracted rows of the source's last ``limit`` succeeded ingest runs (replays excluded), newest first."""
-    import psycopg
-
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         rows = conn.execute(
             "SELECT extracted FROM hub.ledger WHERE source = %s AND status = 'succeeded' "
             "AND run_id NOT LIKE 'replay:%%' ORDER BY started_at DESC LIMIT %s",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.connections import connect
+
 
 def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
     """Assemble the report.
@@ -25,13 +27,12 @@ def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
         HTML page draws (:mod:`quality.report_series`): ``rule_rates``, ``top_rules``,
         ``findings_trend`` and ``gates``.
     """
-    import psycopg
     from psycopg.rows import dict_row
 
     from quality import report_series as series
     from quality.findings import summary
 
-    with psycopg.connect(uri, row_factory=dict_row) as conn:
+    with connect(uri, row_factory=dict_row) as conn:
         recent = conn.execute(
             "SELECT l.batch_id, l.source, l.status, l.started_at, l.extracted, l.quarantined, l.rule_counts, "
             "l.error FROM hub.ledger l ORDER BY l.started_at DESC LIMIT %s",

@@ -130,7 +130,8 @@ def record_refs(key: pa.Array | pa.ChunkedArray, version: pa.Array | pa.ChunkedA
 def _format_ymd(stamps: pa.Array | pa.ChunkedArray, fmt: str) -> pa.Array | pa.ChunkedArray:
     """``stamps`` formatted by ``fmt``, from the date parts when ``fmt`` has only ``%Y``, ``%m``, ``%d`` and literals.
 
-    ``strftime`` (locale-aware) costs 0.6 s per million rows; the parts 0.15 s.
+    The parts are about four times faster than the locale-aware ``strftime`` (README, "Measurements behind
+    design choices").
     """
     import re
 

@@ -230,8 +230,8 @@ class Table:
         indexes: Secondary indexes, each a tuple of column names (e.g. the foreign key a
             derivation looks rows up by).
         fillfactor: Percent of each heap page filled by inserts. The room left lets a changed
-            row be rewritten on its own page without touching the key index (a HOT update):
-            merging 1M rows with 10% changed took 2.07 s at 90 against 2.71 s at 100.
+            row be rewritten on its own page without touching the key index (a HOT update; why 90:
+            README, "Measurements behind design choices").
         derived_from: Qualified names of the tables this one is computed from by the hub.
         aggregated: Its rows are aggregates (counts, rates) over many source rows, carrying no source
             row's personal data, so it need not be shared as strictly as its sources.

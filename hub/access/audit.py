@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from hub.store.connection import connect
+
 GENESIS = "0" * 64
 _LOCK_KEY = 640100_0400
 
@@ -129,7 +131,7 @@ def append_many(conn: psycopg.Connection, events: Sequence[AuditEvent]) -> list[
 
 def record(uri: str, ev: AuditEvent) -> int:
     """Append ``ev`` on a connection of its own (for refusals outside a read's transaction)."""
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         return append(conn, ev)
 
 

@@ -9,17 +9,14 @@ from typing import TYPE_CHECKING
 
 from hub.cli_args import UsageError, add_actions, add_json, mistakes, one_of, positive_int
 from hub.cli_output import echo
+from hub.store.connection import connect
 
 if TYPE_CHECKING:
     import psycopg
 
 
 def _connect() -> psycopg.Connection:
-    import psycopg
-
-    from hub.store.connection import store_uri
-
-    return psycopg.connect(store_uri(), autocommit=True)
+    return connect(autocommit=True)
 
 
 def _catalog(args: argparse.Namespace) -> int:

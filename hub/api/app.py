@@ -33,6 +33,7 @@ from hub.access.keyconfig import KeyConfigError
 from hub.api import docs, inputs
 from hub.api.guard import MAX_BODY_BYTES, Caller, Guard
 from hub.api.pool import Pool
+from hub.store.connection import connect
 
 Plain = AfterValidator(inputs.plain_text)
 Name = Annotated[str, StringConstraints(max_length=64), Plain]
@@ -209,7 +210,7 @@ def create_app(uri: str, pool_size: int = 32) -> FastAPI:
     limit = max_body_bytes()
     pool = Pool(uri, pool_size)
     # every record of this process goes through one group-committing writer (hub.access.audit_writer)
-    writer = AuditWriter(lambda: psycopg.connect(uri, autocommit=True))
+    writer = AuditWriter(lambda: connect(uri, autocommit=True))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 import psycopg
 
+from hub.store.connection import connect
+
 
 class Pool:
     """Up to ``size`` idle connections kept for reuse; broken ones are dropped."""
@@ -22,7 +24,7 @@ class Pool:
         try:
             conn = self._idle.get_nowait()
         except queue.Empty:
-            conn = psycopg.connect(self.uri, autocommit=True)
+            conn = connect(self.uri, autocommit=True)
         try:
             yield conn
         finally:

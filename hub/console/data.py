@@ -15,6 +15,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from hub.registry import SOURCES
+from hub.store.connection import connect
 
 DAY = "(({col}) AT TIME ZONE 'Asia/Shanghai')::date"
 TODAY = DAY.format(col="now()")
@@ -22,7 +23,7 @@ EXAMPLES_PER_RULE = 3
 
 
 def _connect(uri: str) -> psycopg.Connection:
-    return psycopg.connect(uri, row_factory=dict_row)
+    return connect(uri, row_factory=dict_row)
 
 
 def _departments(conn: psycopg.Connection) -> dict[str, str]:
@@ -138,7 +139,7 @@ def province(uri: str, days: int = 28) -> dict[str, Any]:
             f"FROM hub.push_reconciliation WHERE day > {TODAY} - %s ORDER BY kind, day DESC, checked_at DESC",
             (days,),
         ).fetchall()
-    with psycopg.connect(uri) as plain:
+    with connect(uri) as plain:
         alerts = open_alerts(plain)
     return {
         "outbox": outbox_counts(uri),
@@ -200,7 +201,7 @@ def efficiency(uri: str, weeks: int = 8) -> dict[str, Any]:
             "FROM shared.service_bad_review GROUP BY dept_code ORDER BY dept_code"
         ).fetchall()
     year = dt.date.fromisoformat(day["date"]).year
-    with psycopg.connect(uri) as plain:
+    with connect(uri) as plain:
         calendar = stored_entries(plain, year)
     return {
         "date": day["date"],
@@ -228,7 +229,7 @@ def sharing(uri: str, provider: str | None = None, expiring_days: int = 30) -> d
     """
     from hub.access import catalogue
 
-    with psycopg.connect(uri) as plain:
+    with connect(uri) as plain:
         entries = [e.to_json() for e in catalogue.entries(plain)]
     with _connect(uri) as conn:
         names = _departments(conn)

@@ -9,6 +9,7 @@ from typing import Any
 
 from hub.cli_args import UsageError, add_actions, add_json, existing_file, iso_date, mistakes
 from hub.cli_output import echo
+from hub.store.connection import connect
 
 
 def add_parsers(sub: Any) -> None:
@@ -46,12 +47,9 @@ def add_parsers(sub: Any) -> None:
 @mistakes(UnicodeDecodeError, PermissionError)
 def calendar_command(args: argparse.Namespace) -> int:
     """``hub calendar list|add|load``."""
-    import psycopg
-
     from hub.efficiency import calendar
-    from hub.store.connection import store_uri
 
-    with psycopg.connect(store_uri()) as conn:
+    with connect() as conn:
         calendar.sync_package(conn)
         try:
             if args.action == "add":
@@ -104,9 +102,7 @@ def _describe(run: dict) -> str:
 
 
 def _followup(uri: str, case_no: str, day: dt.date) -> int:
-    import psycopg
-
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         if conn.execute("SELECT 1 FROM shared.service_bad_review WHERE case_no = %s", (case_no,)).fetchone() is None:
             raise UsageError(f"case {case_no} has no 差评 (bad review) in shared.service_bad_review; check the number")
         conn.execute(

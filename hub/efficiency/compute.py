@@ -24,6 +24,7 @@ import psycopg
 
 from hub import faults
 from hub.efficiency import calendar, sql
+from hub.store.connection import connect
 from schemas.tables.service_efficiency import SERVICE_BAD_REVIEW, SERVICE_EFFICIENCY
 
 _LOCK = "hub.efficiency"
@@ -60,7 +61,7 @@ def recompute(uri: str, as_of: dt.date, *, batch_id: str = "efficiency:manual", 
     Returns:
         What was recomputed.
     """
-    with psycopg.connect(uri) as conn, conn.transaction():
+    with connect(uri) as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK,))
         conn.execute("SET LOCAL work_mem = '128MB'")  # lets the set operations hash instead of spilling
         calendar.sync_package(conn)

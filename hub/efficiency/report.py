@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import psycopg
 from psycopg.rows import dict_row
+
+from hub.store.connection import connect
 
 _SUMS = (
     "received",
@@ -43,7 +44,7 @@ def _rates(row: dict[str, Any]) -> dict[str, Any]:
 
 def state(uri: str) -> dict[str, Any] | None:
     """The last computation (``as_of``, ``computed_at``, what it did), or None before the first."""
-    with psycopg.connect(uri, row_factory=dict_row) as conn:
+    with connect(uri, row_factory=dict_row) as conn:
         row = conn.execute("SELECT as_of, computed_at, last_run FROM hub.efficiency_state").fetchone()
     return row
 
@@ -55,7 +56,7 @@ def day_report(uri: str, day: dt.date | None = None) -> dict[str, Any]:
     """
     st = state(uri)
     day = day or (st["as_of"] if st else dt.date.today())
-    with psycopg.connect(uri, row_factory=dict_row) as conn:
+    with connect(uri, row_factory=dict_row) as conn:
         city = conn.execute(f"SELECT {_SELECT} FROM shared.service_efficiency WHERE stat_date = %s", (day,)).fetchone()
         depts = conn.execute(
             f"SELECT dept_code, max(dept_name) AS dept_name, {_SELECT} FROM shared.service_efficiency "

@@ -43,13 +43,15 @@ def ensure_admin(username: str, password: str) -> bool:
 
 def main() -> int:
     """Migrate the store and Airflow's metadata, create the pools and the administrator; print what was done."""
+    from connectors.connections import ConnectionNotDefinedError
     from hub import airflow_env
     from hub.deployment import create_pools, pool_names
+    from hub.settings import STORE_CONN_ID
     from hub.store.connection import store_uri, uses_embedded
     from hub.store.migrate import migrate
 
     if uses_embedded():
-        raise SystemExit("hub_store is not defined: set AIRFLOW_CONN_HUB_STORE (see .env.example)")
+        raise SystemExit(f"{ConnectionNotDefinedError(STORE_CONN_ID, 'the shared store')} (see .env.example)")
     fab = uses_fab()
     username, password = os.environ.get("AIRFLOW_ADMIN_USER") or "admin", os.environ.get("AIRFLOW_ADMIN_PASSWORD")
     if fab and not password:

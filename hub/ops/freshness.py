@@ -19,6 +19,7 @@ from typing import Any
 
 from hub import registry
 from hub.registry import SourceSpec
+from hub.store.connection import connect
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,8 @@ class Freshness:
 def freshness(uri: str, now: dt.datetime | None = None) -> list[Freshness]:
     """The freshness of every registered source in the store at ``uri``."""
     now = now or dt.datetime.now(dt.UTC)
-    import psycopg
 
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         rows = conn.execute(
             """
             SELECT s.source, greatest(c.updated_at, l.finished_at), c.value
@@ -126,9 +126,8 @@ def alert(uri: str, item: Freshness, kind: str, run_id: str | None = None) -> No
     age = "never loaded" if item.age_seconds is None else f"newest load {item.age_seconds / 3600:.1f} h old"
     message = f"source {item.source} is late: {age}, allowed {item.allowed_seconds / 3600:.1f} h ({item.schedule})"
     log.warning(message)
-    import psycopg
 
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         conn.execute(
             "INSERT INTO hub.freshness_alert (source, kind, age_seconds, allowed_seconds, run_id, message) "
             "VALUES (%s, %s, %s, %s, %s, %s)",
@@ -155,15 +154,3 @@ def deadline_missed(source: str, context: dict[str, Any] | None = None, **_: Any
     dag_run = (context or {}).get("dag_run") or {}
     run_id = dag_run.get("dag_run_id") or dag_run.get("run_id")
     alert(uri, item, "deadline", run_id)
-
-
-def recent_alerts(uri: str, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest alerts (any source)."""
-    import psycopg
-
-    with psycopg.connect(uri) as conn:
-        rows = conn.execute(
-            "SELECT source, kind, detected_at, message FROM hub.freshness_alert ORDER BY detected_at DESC LIMIT %s",
-            (limit,),
-        ).fetchall()
-    return [{"source": s, "kind": k, "detected_at": d.isoformat(), "message": m} for s, k, d, m in rows]

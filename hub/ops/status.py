@@ -16,6 +16,7 @@ import psycopg
 from hub import registry
 from hub.ops import freshness as fresh
 from hub.push.reconcile import open_alerts
+from hub.store.connection import connect
 
 
 def _open_findings(conn: psycopg.Connection) -> dict[str, int]:
@@ -74,7 +75,7 @@ def collect(uri: str | None = None) -> dict[str, Any]:
 
         uri = store_uri()
     freshness = {f.source: f for f in fresh.freshness(uri)}
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         last_runs = {
             r[0]: r[1:]
             for r in conn.execute(

@@ -10,10 +10,10 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from hub.push.certificates import DERIVE_LOCK
+from hub.store.connection import connect
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHUNK = 2000
@@ -57,7 +57,7 @@ def derive_cases(uri: str) -> dict[str, int]:
     """
     cols = ", ".join(f"c.{c}" for c in COLUMNS)
     created = 0
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (DERIVE_LOCK + 1,))
         conn.commit()
         try:

@@ -22,6 +22,7 @@ import psycopg
 from hub.push import identifier
 from hub.push.gm import canonical_json, sm3_hex
 from hub.push.signer import Signer
+from hub.store.connection import connect
 
 CHUNK = 1000  # certificates a transaction; each chunk is signed on every core at once
 DERIVE_LOCK = 640100_0300
@@ -185,7 +186,7 @@ def derive_certificates(uri: str, signer: Signer, run_id: str) -> dict[str, int]
         existing ones, ``unchanged``.
     """
     counts = {"checked": 0, "new": 0, "versions": 0, "unchanged": 0}
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (DERIVE_LOCK,))
         conn.commit()
         try:

@@ -25,6 +25,7 @@ import psycopg
 from hub import faults
 from hub.push.gm import canonical_json
 from hub.push.provincial_client import BatchRefusedError, OutcomeUnknownError, ProvincialClient
+from hub.store.connection import connect
 
 KINDS = ("certificates", "cases")
 MAX_RECORDS = 500
@@ -225,7 +226,7 @@ def push(
     budget = max_batches
     for kind in kinds:
         sender = _BatchSender(uri, client, kind, report, budget)
-        with psycopg.connect(uri) as conn:
+        with connect(uri) as conn:
             sender.add(_open_batches(conn, kind))  # formed by an earlier run: they go first
             sender.start(workers)
             try:
@@ -330,7 +331,7 @@ class _BatchSender:
 
     def _work(self) -> None:
         try:
-            with psycopg.connect(self.uri) as conn:
+            with connect(self.uri) as conn:
                 while True:
                     with self._cond:
                         batch_id = self._next()
@@ -366,7 +367,7 @@ class _BatchSender:
 def outbox_counts(uri: str) -> dict[str, dict[str, int]]:
     """Rows per kind and status (``pending``, ``delivered``, ``parked``)."""
     out: dict[str, dict[str, int]] = {k: {"pending": 0, "delivered": 0, "parked": 0} for k in KINDS}
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         for kind, status, n in conn.execute("SELECT kind, status, count(*) FROM hub.push_outbox GROUP BY 1, 2"):
             out[kind][status] = n
     return out
@@ -388,7 +389,7 @@ def retry_parked(uri: str, kind: str | None = None, code: str | None = None, res
 
     where = "status = 'parked'" + (" AND kind = %(kind)s" if kind else "") + (" AND code = %(code)s" if code else "")
     params = {"kind": kind, "code": code}
-    with psycopg.connect(uri) as conn, conn.transaction():
+    with connect(uri) as conn, conn.transaction():
         if resign is not None:
             rows = conn.execute(
                 f"SELECT id, payload FROM hub.push_outbox WHERE {where} AND kind = 'certificates' FOR UPDATE", params

@@ -4,7 +4,8 @@ The connection ``provincial_platform`` gives host and port, ``login`` = app id, 
 app secret; extras: ``scheme`` (``https``; ``http`` for the loopback simulator), ``timeout``
 (read timeout, s, default 30), ``rate_limit`` (requests a second, default 20, the city's quota),
 ``concurrency`` (batches in flight at once, default 4; the token bucket still caps the rate),
-``max_attempts`` (default 8), ``backoff_base`` / ``backoff_cap`` (s, default 0.5 / 30) and
+``max_attempts`` (default 8), ``backoff_base`` / ``backoff_max`` (s, default 0.5 / 30; the retry policy of
+:class:`connectors.rest_client.RetryPolicy`, the same names as for department APIs) and
 ``max_retry_after`` (s, default 120).
 
 Every request is signed afresh (new timestamp and nonce). The client paces requests with a
@@ -17,16 +18,18 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import secrets
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connectors.connections import ConnectionNotDefinedError, get_connection
+if TYPE_CHECKING:
+    from connectors.rest_client import RetryPolicy
+
+from connectors.connections import require_connection
 from hub.push.gm import request_signature
 
 PLATFORM_CONN_ID = "provincial_platform"
@@ -66,8 +69,15 @@ class ClientSettings:
     concurrency: int = 4
     max_attempts: int = 8
     backoff_base: float = 0.5
-    backoff_cap: float = 30.0
+    backoff_max: float = 30.0
     max_retry_after: float = 120.0
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The backoff between failed attempts, as every HTTP client of the hub computes it."""
+        from connectors.rest_client import RetryPolicy  # here: rest_client imports requests, kept out of DAG parsing
+
+        return RetryPolicy(self.max_attempts, self.backoff_base, self.backoff_max)
 
 
 class TokenBucket:
@@ -234,7 +244,7 @@ class ProvincialClient:
         s = self.settings
         if failures >= s.max_attempts:
             return  # giving up: no point in waiting
-        wait = random.uniform(0, min(s.backoff_cap, s.backoff_base * 2 ** (failures - 1)))
+        wait = s.retry.delay(failures, None)
         self._count("retries")
         log.info("platform request failed (%s), attempt %d: retrying in %.2f s", what, failures, wait)
         self._sleep(wait)
@@ -265,19 +275,19 @@ def settings_from_connection(conn_id: str = PLATFORM_CONN_ID) -> ClientSettings:
     Raises:
         ConnectionNotDefinedError: if the connection is not defined or has no app id/secret.
     """
-    conn = get_connection(conn_id)
-    if conn is None or not conn.host or not conn.login or not conn.password:
-        raise ConnectionNotDefinedError(
-            f"Airflow connection {conn_id!r} (host, port, login = app id, password = app secret) is not defined "
-            f"(set AIRFLOW_CONN_{conn_id.upper()} or a secrets backend)"
-        )
+    conn = require_connection(
+        conn_id, "host, port, login = app id, password = app secret", fields=("host", "login", "password")
+    )
     extra = conn.extra_dejson
     scheme = extra.get("scheme", "https")
     base = f"{scheme}://{conn.host}" + (f":{conn.port}" if conn.port else "")
     numeric = {
         k: float(extra[k])
-        for k in ("timeout", "rate_limit", "backoff_base", "backoff_cap", "max_retry_after")
+        for k in ("timeout", "rate_limit", "backoff_base", "backoff_max", "max_retry_after")
         if k in extra
     }
+    if "backoff_cap" in extra:  # the name this setting had before the retry policy was shared
+        log.warning("connection %r: extra 'backoff_cap' is now called 'backoff_max'; using it as such", conn_id)
+        numeric.setdefault("backoff_max", float(extra["backoff_cap"]))
     counts = {k: int(extra[k]) for k in ("max_attempts", "concurrency") if k in extra}
     return ClientSettings(base, conn.login, conn.password, **numeric, **counts)

@@ -32,6 +32,7 @@ import psycopg
 from hub.push.gm import digest_lines
 from hub.push.outbox import KINDS
 from hub.push.provincial_client import ProvincialClient
+from hub.store.connection import connect
 
 MAX_DIGESTS = 256  # choices of open groups tried per day and kind before giving up (then the re-queue)
 
@@ -193,7 +194,7 @@ def reconcile(
         not matched, ``platform``/``hub`` counts and digests and ``requeued`` (or ``alert``).
     """
     out: dict[str, dict[str, Any]] = {}
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         for kind in kinds:
             theirs = client.reconciliation(kind, day.isoformat())
             their_count, their_digest = theirs.get("accepted", -1), theirs.get("digest", "")

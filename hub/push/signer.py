@@ -121,14 +121,9 @@ def signer_from_connection(conn_id: str = SIGNER_CONN_ID) -> Signer:
         ConnectionNotDefinedError: if the connection is not defined.
         ValueError: if it carries no key.
     """
-    from connectors.connections import ConnectionNotDefinedError, get_connection
+    from connectors.connections import require_connection
 
-    conn = get_connection(conn_id)
-    if conn is None:
-        raise ConnectionNotDefinedError(
-            f"Airflow connection {conn_id!r} (certificate signing key) is not defined "
-            f"(set AIRFLOW_CONN_{conn_id.upper()} or a secrets backend)"
-        )
+    conn = require_connection(conn_id, "certificate signing key")
     extra = conn.extra_dejson
     if not conn.password or not extra.get("public_key"):
         raise ValueError(f"connection {conn_id!r} needs the private key as password and extra 'public_key'")

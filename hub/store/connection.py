@@ -2,13 +2,43 @@
 
 The Airflow connection ``hub_store`` wins when it is defined; otherwise the embedded server
 under ``$HUB_HOME`` is started (if needed) and its ``sharehub`` database is used.
+:func:`connect` opens a connection to it (or to any other URI); it is the one way hub code connects.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from connectors import connections
 from hub.settings import API_STORE_CONN_ID, HUB_DATABASE, STORE_CONN_ID
 
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.rows import RowFactory
+
 _provisioned: set[str] = set()
+
+
+def connect(
+    uri: str | None = None,
+    *,
+    autocommit: bool = False,
+    row_factory: RowFactory[Any] | None = None,
+    application_name: str | None = None,
+) -> psycopg.Connection[Any]:
+    """Open a connection to the shared store, or to ``uri`` when given.
+
+    The options are :func:`connectors.connections.connect`'s: ``autocommit`` (default ``False``:
+    one transaction per ``with`` block), ``row_factory`` (tuples by default) and ``application_name``
+    (by default ``sharehub:<calling module>``).
+    """
+    return connections.connect(
+        uri if uri is not None else store_uri(),
+        autocommit=autocommit,
+        row_factory=row_factory,
+        application_name=application_name,
+        stacklevel=2,
+    )
 
 
 def store_uri() -> str:

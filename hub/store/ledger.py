@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from psycopg.rows import dict_row
+
+from hub.store.connection import connect
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def _entry(row: dict[str, Any]) -> LedgerEntry:
 
 def get(uri: str, batch_id: str) -> LedgerEntry | None:
     """The ledger row of ``batch_id``, if any."""
-    with psycopg.connect(uri, row_factory=dict_row) as conn:
+    with connect(uri, row_factory=dict_row) as conn:
         row = conn.execute(f"SELECT {_COLUMNS} FROM hub.ledger WHERE batch_id = %s", (batch_id,)).fetchone()
     return _entry(row) if row else None
 
@@ -78,7 +79,7 @@ def entries(uri: str, source: str | None = None, limit: int = 100) -> list[Ledge
         sql += " WHERE source = %s"
         params = (source,)
     sql += " ORDER BY started_at DESC, batch_id LIMIT %s"
-    with psycopg.connect(uri, row_factory=dict_row) as conn:
+    with connect(uri, row_factory=dict_row) as conn:
         return [_entry(r) for r in conn.execute(sql, (*params, limit)).fetchall()]
 
 
@@ -90,7 +91,7 @@ def record_failure(
     A batch that already succeeded keeps its counts and status; only the error and attempt
     count change, so a failed re-run cannot hide a good load.
     """
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         conn.execute(
             "INSERT INTO hub.ledger (batch_id, source, run_id, target_table, status, started_at, error) "
             "VALUES (%s, %s, %s, %s, 'failed', %s, %s) "
@@ -102,7 +103,7 @@ def record_failure(
 
 def cursor(uri: str, source: str) -> dict[str, Any] | None:
     """The committed cursor of ``source``."""
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         row = conn.execute("SELECT value FROM hub.cursor WHERE source = %s", (source,)).fetchone()
     return row[0] if row else None
 

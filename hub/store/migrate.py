@@ -19,6 +19,7 @@ from importlib import resources
 
 import psycopg
 
+from hub.store.connection import connect
 from hub.store.page_order import digest_column_sql, ensure_key
 from schemas.model import Table, comment_sql, create_table_sql, index_sql
 
@@ -46,7 +47,7 @@ def migrate(uri: str) -> list[str]:
     from schemas.tables import TABLES
 
     applied: list[str] = []
-    with psycopg.connect(uri, autocommit=True) as conn:
+    with connect(uri, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             conn.execute("CREATE SCHEMA IF NOT EXISTS hub")

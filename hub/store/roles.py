@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from hub.settings import API_STORE_CONN_ID, hub_home
+from hub.store.connection import connect
 
 # Idempotent; run at the end of every migrate(). Roles are cluster-wide, hence the database prefix.
 ROLES_SQL = """
@@ -121,7 +122,7 @@ def provision_api_login(admin_uri: str) -> None:
     defined = get_connection(API_STORE_CONN_ID)
     if defined is None:
         return
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
+    with connect(admin_uri, autocommit=True) as conn:
         role = api_role(conn)
         if defined.login != role or not defined.password:
             raise ValueError(
@@ -143,7 +144,7 @@ def _persistent_password(path: Path) -> str:
 def local_api_uri(admin_uri: str) -> str:
     """The API role's URI on the store behind ``admin_uri``, its password kept under ``$HUB_HOME``."""
     password = _persistent_password(hub_home() / "airflow" / "secrets" / "store_api_password")  # as `hub up`
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
+    with connect(admin_uri, autocommit=True) as conn:
         role = api_role(conn)
         set_login(conn, role, password)
     return with_login(admin_uri, role, password)

@@ -14,7 +14,7 @@ The digest of a row is a function of its values only, never of the batch it arri
 Step 2 runs over a whole buffer at once: each byte is weighted by a power of ``P`` counted from
 the end of its chunk, per-row sums come from one ``add.reduceat``, and each sum is brought back
 to the row's own end with the inverse power (``P`` is odd, so it is invertible modulo 2^64).
-About 0.8 s per million population rows on one core, with the GIL released in numpy.
+numpy releases the GIL while it runs (the cost per million rows: README, "Measurements behind design choices").
 """
 
 from __future__ import annotations

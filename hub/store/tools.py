@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub.settings import HUB_DATABASE, STORE_CONN_ID
+from hub.store.connection import connect
 
 MAINTENANCE_DATABASE = "postgres"
 
@@ -137,9 +138,7 @@ def dump(uri: str, file: Path) -> int:
 
 def user_relations(uri: str) -> int:
     """How many tables, views and sequences the database behind ``uri`` holds outside the system schemas."""
-    import psycopg
-
-    with psycopg.connect(uri) as conn:
+    with connect(uri) as conn:
         return int(conn.execute(_USER_RELATIONS).fetchone()[0])
 
 
@@ -157,7 +156,7 @@ def _ensure_database(uri: str) -> bool:
 
     name = database_of(uri)
     try:
-        with psycopg.connect(_maintenance(uri), autocommit=True) as conn:
+        with connect(_maintenance(uri), autocommit=True) as conn:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
                 return False
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -171,10 +170,9 @@ def _ensure_database(uri: str) -> bool:
 
 def _drop_database(uri: str) -> None:
     """Drop the database of ``uri`` (one this module created for a restore that failed)."""
-    import psycopg
     from psycopg import sql
 
-    with psycopg.connect(_maintenance(uri), autocommit=True) as conn:
+    with connect(_maintenance(uri), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(database_of(uri))))
 
 
@@ -211,7 +209,7 @@ def _create_missing_roles(uri: str, roles: set[str]) -> list[str]:
 
     created = []
     try:
-        with psycopg.connect(_maintenance(uri), autocommit=True) as conn:
+        with connect(_maintenance(uri), autocommit=True) as conn:
             for role in sorted(roles):
                 if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
                     conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))

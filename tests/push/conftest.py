@@ -10,7 +10,7 @@ from simulators.province.faults import FaultConfig
 from simulators.province.provision import Provisioned, provision
 from tests.conftest import ADMIN_URI
 
-FAST_CLIENT = {"timeout": 2.0, "backoff_base": 0.05, "backoff_cap": 0.5, "max_attempts": 12, "max_retry_after": 2}
+FAST_CLIENT = {"timeout": 2.0, "backoff_base": 0.05, "backoff_max": 0.5, "max_attempts": 12, "max_retry_after": 2}
 
 
 @pytest.fixture

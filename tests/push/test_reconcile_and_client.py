@@ -87,7 +87,7 @@ def test_client_never_exceeds_its_rate_and_honours_retry_after(platform) -> None
     platform.set_faults(throttle_rate=0.0, error_rate=1.0, quota_rps=0)
     slept.clear()
     c3 = ProvincialClient(
-        ClientSettings(platform.url, conn["login"], conn["password"], max_attempts=4, backoff_base=1, backoff_cap=3),
+        ClientSettings(platform.url, conn["login"], conn["password"], max_attempts=4, backoff_base=1, backoff_max=3),
         sleep=slept.append,
     )
     try:

@@ -13,20 +13,22 @@ has) guarantees it at no cost; without one, the batch's rows whose key occurs mo
 the whole table are counted in SQL. The result is reported under the same label GX gives the
 expectation, so a batch's failures read like the whole-table suite's.
 
-The whole-table suites still run once a day (``quality_daily`` DAG, :func:`quality.gx_suites.run`).
-A scratch table lives only while its check runs, under the GX home's lock, so two checks never share one.
+GX runs in memory, warm across the checks of one process (:mod:`quality.gx_warm`): no file
+context, no Checkpoint, no Data Docs update per batch. The outcome is recorded in
+``quality.batch_validation`` (migration ``0940``). The whole-table suites run once a day
+(``quality_daily`` DAG, :func:`quality.gx_suites.run`) and rebuild the Data Docs. A scratch table
+lives only while its check runs, under the GX home's lock, so two checks never share one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from quality.gx_suites import SuiteResult
 from schemas.model import Table
@@ -120,7 +122,9 @@ def duplicate_key_rows(conn: psycopg.Connection, table: Table, where: BatchRows)
 def validate_batch(uri: str, table: Table, batch_id: str, *, today: dt.date | None = None) -> SuiteResult:
     """Validate the rows ``batch_id`` wrote to ``table``: GX for the rows, the database for the key.
 
-    Holds the GX home's lock throughout (the scratch table and GX's files are shared).
+    Holds the GX home's lock throughout (the scratch table is shared by every check of the table).
+    GX runs in this process's warm in-memory context (:mod:`quality.gx_warm`); the outcome is
+    recorded in ``quality.batch_validation``, and no Data Docs are written (the daily run's job).
 
     Args:
         uri: The store (libpq URI).
@@ -134,30 +138,32 @@ def validate_batch(uri: str, table: Table, batch_id: str, *, today: dt.date | No
     """
     from quality import gx_lock, gx_quiet, gx_suites
 
-    gx_suites.point_gx_at(uri)
-    root = gx_suites.gx_root()
-    with gx_lock.locked(root), gx_quiet.quiet_logs(), psycopg.connect(uri, autocommit=True) as conn:
+    today = today or dt.date.today()
+    with gx_lock.locked(gx_suites.gx_root()), gx_quiet.quiet_logs(), psycopg.connect(uri, autocommit=True) as conn:
         where = stage_batch(conn, table, batch_id)
         if not where.rows:  # a batch that wrote nothing (every row unchanged): nothing to validate, no GX import
             log.info("GX batch %s of %s: no rows written, nothing to validate", batch_id, table.qualified_name)
-            return SuiteResult(table.qualified_name, True, 1, [], 0)
+            empty = SuiteResult(table.qualified_name, True, 1, [], 0)
+            record(conn, batch_id, empty, whole_table=False)
+            return empty
         duplicates = duplicate_key_rows(conn, table, where)
         key = gx_suites.key_expectation(table).configuration  # imports GX: inside the quiet logs
         key_label, key_identity = gx_suites.label(key), gx_suites.identity(key)
         try:
-            rows = _run_gx(uri, root, table, where, today)
+            rows = _run_gx(uri, table, where, today)
         finally:
             if not where.whole_table:  # the copy is needed only while GX reads it
                 conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(where.schema, where.name)))
-    failed = [*rows.failed, key_label] if duplicates else rows.failed
-    result = SuiteResult(
-        table=table.qualified_name,
-        success=rows.success and not duplicates,
-        evaluated=rows.evaluated + 1,
-        failed=failed,
-        rows=where.rows,
-        unexpected={**rows.unexpected, key_identity: duplicates},
-    )
+        failed = [*rows.failed, key_label] if duplicates else rows.failed
+        result = SuiteResult(
+            table=table.qualified_name,
+            success=rows.success and not duplicates,
+            evaluated=rows.evaluated + 1,
+            failed=failed,
+            rows=where.rows,
+            unexpected={**rows.unexpected, key_identity: duplicates},
+        )
+        record(conn, batch_id, result, whole_table=where.whole_table)
     log.info(
         "GX batch %s of %s: %s rows%s, %d expectations evaluated, %d failed",
         batch_id,
@@ -170,31 +176,31 @@ def validate_batch(uri: str, table: Table, batch_id: str, *, today: dt.date | No
     return result
 
 
-def _run_gx(uri: str, root: Path, table: Table, where: BatchRows, today: dt.date | None) -> SuiteResult:
-    """Run the batch suite on the batch's rows with a Checkpoint that updates their Data Docs (and the report)."""
-    import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
+def _run_gx(uri: str, table: Table, where: BatchRows, today: dt.date) -> SuiteResult:
+    """Run the batch suite on the batch's rows in the warm in-memory GX context (no Checkpoint, no Data Docs)."""
+    from quality import gx_suites, gx_warm
 
-    from quality import gx_suites
-
-    started = time.time() - 1  # file times may be coarser than the clock; an older page re-read is harmless
-    context, source = gx_suites.open_context(root)
-    asset = table.qualified_name if where.whole_table else f"{where.schema}.{where.name}"
-    batch = gx_suites.whole_table_batch(source, asset, where.schema, where.name)
-    suite = context.suites.add_or_update(gx_suites.batch_suite_for(table, today))
-    name = gx_suites.batch_suite_name(table) + (".whole_table" if where.whole_table else "")
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=name, data=batch, suite=suite)
-    )
-    checkpoint = context.checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=f"{gx_suites.CHECKPOINT}_batch_{table.name}",
-            validation_definitions=[definition],
-            actions=[UpdateDataDocsAction(name="update_data_docs")],
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 0},
-        )
-    )
-    result = checkpoint.run()
-    gx_suites.finish_docs(uri, since=started)
-    (validation,) = result.run_results.values()
+    validation = gx_warm.validate(uri, table, where.schema, where.name, today)
     return gx_suites.suite_result(validation, table.qualified_name)
+
+
+def record(conn: psycopg.Connection, batch_id: str, result: SuiteResult, *, whole_table: bool) -> None:
+    """Record a batch's outcome in ``quality.batch_validation`` (a re-check of the batch replaces it)."""
+    conn.execute(
+        "INSERT INTO quality.batch_validation "
+        "(batch_id, table_name, rows, whole_table, success, evaluated, failed, unexpected) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (batch_id, table_name) DO UPDATE SET "
+        "validated_at = now(), rows = EXCLUDED.rows, whole_table = EXCLUDED.whole_table, "
+        "success = EXCLUDED.success, evaluated = EXCLUDED.evaluated, failed = EXCLUDED.failed, "
+        "unexpected = EXCLUDED.unexpected",
+        (
+            batch_id,
+            result.table,
+            result.rows or 0,
+            whole_table,
+            result.success,
+            result.evaluated,
+            result.failed,
+            Jsonb(result.unexpected),
+        ),
+    )

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from hub.dagrun import run_dag_once
+from quality import report
 from quality.gx_suites import docs_dir, gx_root
 
 pytestmark = pytest.mark.e2e
@@ -26,5 +27,9 @@ def test_ingest_dag_runs_quality_check_and_records_the_batchs_outcome(airflow_db
         ).fetchall()
     ((batch_id, rows),) = loaded
     assert recorded == [(batch_id, "shared.population", rows, True, True, [])]
+    shown = report.build(store)  # the quality report shows the outcome beside the run
+    (run,) = shown["runs"]
+    assert run["gx"] == {"table_name": "shared.population", "rows": rows, "success": True, "failed": []}
+    assert f"{batch_id} succeeded " in report.render_text(shown) and " gx=ok" in report.render_text(shown)
     # GX ran in memory: no file context and no Data Docs per batch (the daily whole-table run builds them)
     assert not (gx_root() / "gx").exists() and not docs_dir().exists()

@@ -1,7 +1,7 @@
 """Quality of one batch: GX validates the rows the batch wrote; the database judges the key's uniqueness.
 
 Every stored row carries the ledger batch that last wrote it (lineage column ``batch_id``), so
-the rows of a batch are ``WHERE batch_id = <batch>``. They are copied once into an unlogged
+the rows of a batch are ``WHERE batch_id = <batch>``. They are copied (one scan) into an unlogged
 scratch table (``quality_batch.<schema>__<table>``), and GX runs the table's row-level
 expectations (:func:`quality.gx_suites.batch_suite_for`) on that copy instead of scanning the
 whole table once per metric. A batch that wrote every row of the table (a full load) is
@@ -57,7 +57,10 @@ def scratch_name(table: Table) -> str:
 
 
 def stage_batch(conn: psycopg.Connection, table: Table, batch_id: str) -> BatchRows:
-    """Count the batch's rows and, unless they are the whole table, copy them into the scratch table.
+    """Find the batch's rows and, unless they are the whole table, copy them into the scratch table.
+
+    One scan of the table for a batch that wrote part of it (the copy, which counts the rows as
+    it goes); whether any row of another batch exists is answered by the first such row.
 
     Args:
         conn: An autocommit connection to the store.
@@ -65,25 +68,27 @@ def stage_batch(conn: psycopg.Connection, table: Table, batch_id: str) -> BatchR
         batch_id: The ledger batch id.
 
     Returns:
-        Where GX finds the batch's rows.
+        Where GX finds the batch's rows (no scratch table is left when the batch wrote none).
     """
     target = sql.Identifier(table.schema, table.name)
-    counted = conn.execute(
-        sql.SQL("SELECT count(*) FILTER (WHERE batch_id = %s), count(*) FROM {}").format(target), (batch_id,)
+    others = conn.execute(
+        sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE batch_id <> %s)").format(target), (batch_id,)
     ).fetchone()
-    assert counted is not None
-    rows, total = int(counted[0]), int(counted[1])
-    if rows == total:
-        return BatchRows(rows, table.schema, table.name, whole_table=True)
+    if not (others and others[0]):
+        counted = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()
+        return BatchRows(int(counted[0]) if counted else 0, table.schema, table.name, whole_table=True)
     scratch = sql.Identifier(SCRATCH_SCHEMA, scratch_name(table))
     with conn.transaction():
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(scratch))
-        conn.execute(
+        copied = conn.execute(
             sql.SQL("CREATE UNLOGGED TABLE {} AS SELECT * FROM {} WHERE batch_id = %s").format(scratch, target),
             (batch_id,),
-        )
-    conn.execute(sql.SQL("ANALYZE {}").format(scratch))
-    return BatchRows(rows, SCRATCH_SCHEMA, scratch_name(table), whole_table=False)
+        ).rowcount
+        if not copied:
+            conn.execute(sql.SQL("DROP TABLE {}").format(scratch))
+    if copied:
+        conn.execute(sql.SQL("ANALYZE {}").format(scratch))
+    return BatchRows(copied, SCRATCH_SCHEMA, scratch_name(table), whole_table=False)
 
 
 def key_enforced(conn: psycopg.Connection, table: Table) -> bool:

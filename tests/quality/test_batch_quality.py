@@ -146,3 +146,5 @@ def test_a_batch_that_wrote_nothing_passes_without_gx(store: str) -> None:
     _three_batches(store)
     result = batch_quality.validate_batch(store, POPULATION, "src:nothing-changed", today=TODAY)
     assert result.success and result.rows == 0 and result.evaluated == 1
+    with psycopg.connect(store) as conn:  # no scratch copy is left behind
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'quality_batch'").fetchone()[0] == 0

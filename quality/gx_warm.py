@@ -43,7 +43,8 @@ def _source(uri: str) -> Any:
 
     if _context is None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        _context = gx.get_context(mode="ephemeral")
+        with gx_quiet.quiet_logs():  # GX is imported now: its loggers that set their own INFO level are held too
+            _context = gx.get_context(mode="ephemeral")
         gx_quiet.disable_progress_bars(_context)
     if uri not in _sources:
         variable = _uri_variable(uri)

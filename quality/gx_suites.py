@@ -280,7 +280,8 @@ def _link_report(index: Path, page: str) -> None:
         index.write_text(f"{head}<body{tag}>{link}{body}", encoding="utf-8")
 
 
-def _sqlalchemy_uri(uri: str) -> str:
+def sqlalchemy_uri(uri: str) -> str:
+    """The store's libpq URI as SQLAlchemy spells it for GX (psycopg2 dialect)."""
     return uri.replace("postgresql://", "postgresql+psycopg2://", 1) if uri.startswith("postgresql://") else uri
 
 
@@ -379,7 +380,7 @@ def whole_table_batch(source: Any, asset_name: str, schema: str, name: str) -> A
 def point_gx_at(uri: str) -> None:
     """Hand the store URI to GX through ``$HUB_GX_STORE`` (never written into GX's files); analytics off."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    os.environ[_URI_VARIABLE] = _sqlalchemy_uri(uri)
+    os.environ[_URI_VARIABLE] = sqlalchemy_uri(uri)
 
 
 def _run_locked(uri: str, home: Path, tables: list[Table] | None, today: dt.date | None) -> GxRun:

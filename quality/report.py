@@ -22,7 +22,8 @@ def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
         days: How many recent days to aggregate.
 
     Returns:
-        A JSON-ready dict: ``runs`` (each with its quarantine by rule and field), ``daily``,
+        A JSON-ready dict: ``runs`` (each with its quarantine by rule and field and, once its
+        ``quality_check`` ran, ``gx``: the batch's GX outcome from ``quality.batch_validation``), ``daily``,
         ``daily_by_rule``, ``by_rule`` (all time), ``trend`` and ``findings``; and the series the
         HTML page draws (:mod:`quality.report_series`): ``rule_rates``, ``top_rules``,
         ``findings_trend`` and ``gates``.
@@ -63,12 +64,17 @@ def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
             "WHERE created_at > now() - make_interval(days => %s) GROUP BY 1, 2, 3, 4 ORDER BY 1 DESC, 2, n DESC",
             (days,),
         ).fetchall()
+        checked = conn.execute(
+            "SELECT batch_id, table_name, rows, success, failed FROM quality.batch_validation WHERE batch_id = ANY(%s)",
+            ([r["batch_id"] for r in recent],),
+        ).fetchall()
         charts = {
             "rule_rates": series.rule_rates(conn, days),
             "top_rules": series.top_rules(conn),
             "findings_trend": series.findings_trend(conn, days),
             "gates": series.gates_fired(conn, days),
         }
+    gx = {c["batch_id"]: {k: c[k] for k in ("table_name", "rows", "success", "failed")} for c in checked}
     fields: dict[str, list[dict[str, Any]]] = {}
     for b in by_batch:
         fields.setdefault(b["batch_id"], []).append({"rule": b["rule"], "field": b["field"], "count": b["n"]})
@@ -83,6 +89,7 @@ def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
             "quarantine_rate": _rate(r["quarantined"], r["extracted"]),
             "rules": r["rule_counts"],
             "quarantine_by_field": fields.get(r["batch_id"], []),
+            "gx": gx.get(r["batch_id"]),
             "error": r["error"],
         }
         for r in recent
@@ -121,9 +128,11 @@ def render_text(report: dict[str, Any]) -> str:
     """The report as plain text for the terminal."""
     lines = ["Recent runs (newest first):"]
     for r in report["runs"]:
+        gx = r.get("gx")
+        checked = "" if gx is None else f" gx={'ok' if gx['success'] else 'FAILED ' + ', '.join(gx['failed'])}"
         lines.append(
             f"  {r['started_at'][:19]} {r['batch_id']} {r['status']} extracted={r['extracted']} "
-            f"quarantined={r['quarantined']} ({r['quarantine_rate']:.2%})"
+            f"quarantined={r['quarantined']} ({r['quarantine_rate']:.2%}){checked}"
         )
     lines.append("Per day:")
     for d in report["daily"]:

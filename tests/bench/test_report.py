@@ -154,9 +154,11 @@ def test_quality_is_timed_as_a_share_of_the_initial_load(results: Path) -> None:
                 "rows_per_second": 100,
                 "seconds": 4.4,
             },
+            {"name": report.GX_IMPORT, "rows": 0, "rows_per_second": 0, "seconds": 3.0},
         ],
     )
     lines = report.quality_table("1.0")
+    assert lines[2] == f"| {report.GX_IMPORT} | — | 3.00 | 30% |"  # the fixed cost first, on its own row
     assert "| quality_check after one day of changes (findings + GX on the batch's rows) | 435 | 4.40 | 44% |" in lines
     assert lines[-1] == "| end to end: initial load (run_ingest) | 3,000,000 | 10.00 | 100% |"
 

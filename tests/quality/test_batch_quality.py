@@ -43,10 +43,13 @@ def _three_batches(store: str) -> list[str]:
     a[0]["id_number"] = ids[0][:17] + ("1" if ids[0][17] != "1" else "2")  # wrong check character
     a[1]["name"] = "张\u200b三"  # zero-width space
     a[2]["name"] = "张" * 51  # longer than declared
+    a[3]["birth_date"] = dt.date(1899, 12, 31)  # before the earliest date (the code tables are CHECKed by the store)
+    a[4]["region_code"] = "640199"  # inside 银川市 but no district (an unexpected-rows query)
     b = _rows(ids[10:20], "src:b")
     b[0]["id_number"] = ids[10][:17] + "Y"  # malformed (and so no check-character verdict)
     b[1]["name"] = "李\u200b四"  # the same failure as batch a, on another row
     b[2]["address"] = " 宁夏银川"  # leading space
+    b[3]["birth_date"] = TODAY + dt.timedelta(days=1)  # in the future
     c = _rows(ids[20:], "src:c")
     for rows in (a, b, c):
         insert(store, "shared.population", rows)
@@ -68,14 +71,34 @@ def test_batches_find_exactly_the_whole_tables_failures(store: str) -> None:
     batches = _three_batches(store)
     (whole,) = gx_suites.run(store, [POPULATION], today=TODAY, home=hub_home()).suites
     per_batch = [batch_quality.validate_batch(store, POPULATION, b, today=TODAY, home=hub_home()) for b in batches]
-    assert not whole.success and len(whole.failed) >= 4
+    assert not whole.success
     _assert_same_failures(whole, per_batch)
     a, b, c = per_batch
-    assert "id_number: GB 11643-1999 check character matches" in a.failed
-    assert "expect_column_values_to_match_regex(id_number)" in b.failed and b.rows == 10
+    assert set(a.failed) == {
+        "id_number: GB 11643-1999 check character matches",
+        "expect_column_values_to_not_match_regex(name)",
+        "expect_column_value_lengths_to_be_between(name)",
+        "expect_column_values_to_be_between(birth_date)",
+        "region_code: a code inside 银川市 is one of its known district codes",
+    }
+    assert set(b.failed) == {
+        "expect_column_values_to_match_regex(id_number)",
+        "expect_column_values_to_not_match_regex(name)",
+        "expect_column_values_to_not_match_regex(address)",
+        "expect_column_values_to_be_between(birth_date)",
+    }
+    assert b.rows == 10
     assert c.success and not c.failed and c.unexpected[UNIQUE_KEY_ID] == 0
-    assert sum(whole.unexpected.values()) == 6  # six bad rows, each failing one expectation
-    assert sum(1 for n in whole.unexpected.values() if n) == 5  # the two zero-width spaces fail the same one
+    assert sum(whole.unexpected.values()) == 9  # nine bad rows, each failing one expectation
+    assert sum(1 for n in whole.unexpected.values() if n) == 7  # zero-width spaces and dates: one each in a and b
+    with psycopg.connect(store) as conn:  # each batch's outcome is recorded, counts only
+        recorded = conn.execute(
+            "SELECT batch_id, rows, success, failed, unexpected FROM quality.batch_validation "
+            "WHERE table_name = 'shared.population' ORDER BY batch_id"
+        ).fetchall()
+    assert [(r[0], r[1], r[2], set(r[3]), r[4]) for r in recorded] == [
+        (x, y.rows, y.success, set(y.failed), y.unexpected) for x, y in zip(batches, per_batch, strict=True)
+    ]
 
 
 def test_a_batch_that_is_the_whole_table_is_validated_in_place(store: str) -> None:
@@ -126,3 +149,5 @@ def test_a_batch_that_wrote_nothing_passes_without_gx(store: str) -> None:
     _three_batches(store)
     result = batch_quality.validate_batch(store, POPULATION, "src:nothing-changed", today=TODAY, home=hub_home())
     assert result.success and result.rows == 0 and result.evaluated == 1
+    with psycopg.connect(store) as conn:  # no scratch copy is left behind
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'quality_batch'").fetchone()[0] == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
@@ -87,6 +88,10 @@ def test_checkpoint_validates_the_store_and_writes_data_docs(store: str, ga_sour
     for name in TABLES:
         assert name in html
     assert "quality report" in result.report_page.read_text(encoding="utf-8")
+    config = yaml.safe_load(
+        (gx_suites.gx_root(hub_home()) / "gx" / "great_expectations.yml").read_text(encoding="utf-8")
+    )
+    assert config["progress_bars"] == {"globally": False, "metric_calculations": False}
 
 
 def test_a_bad_stored_row_fails_its_suite_by_name(store: str) -> None:

@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from connectors import connections, file_drop, provincial
+from connectors import connections, file_drop
 from connectors.connections import ConnectionNotDefinedError, require_connection
 from connectors.settings import RestPaged
+from hub.push import provincial_client as provincial
 from hub.push import signer
 
 LOOKUPS: dict[str, Callable[[str], object]] = {

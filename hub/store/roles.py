@@ -17,8 +17,8 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
+from connectors.connections import connect  # not hub.store.connection: it imports this module
 from hub.settings import API_STORE_CONN_ID, hub_home
-from hub.store.connection import connect
 
 # Idempotent; run at the end of every migrate(). Roles are cluster-wide, hence the database prefix.
 ROLES_SQL = """

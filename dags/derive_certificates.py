@@ -14,35 +14,8 @@ Every new version is written to `hub.push_outbox` in the same transaction that c
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG
 
-from hub.dag_factory import DEFAULT_ARGS, START_DATE
-from hub.push.assets import CASES_ASSET, CERTIFICATES_ASSET, SOURCE_ASSETS
+from hub.push.dags import build_derive_certificates_dag
 
-with DAG(
-    dag_id="derive_certificates",
-    schedule=SOURCE_ASSETS[0] | SOURCE_ASSETS[1] | SOURCE_ASSETS[2],
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    doc_md=__doc__,
-    tags=["sharehub", "push", "province"],
-) as dag:
-
-    @task(task_id="derive_certificates", outlets=[CERTIFICATES_ASSET])
-    def derive_certificates(run_id: str | None = None) -> dict:
-        """New certificate versions and their outbox rows."""
-        from hub.push.tasks import derive_certificates_task
-
-        return derive_certificates_task(run_id or "manual")
-
-    @task(task_id="derive_cases", outlets=[CASES_ASSET])
-    def derive_cases() -> dict:
-        """New case record versions (outbox rows)."""
-        from hub.push.tasks import derive_cases_task
-
-        return derive_cases_task()
-
-    derive_certificates()
-    derive_cases()
+dag: DAG = build_derive_certificates_dag(__doc__)

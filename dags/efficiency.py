@@ -15,6 +15,8 @@ the new days are rewritten; a re-run changes nothing. Working days come from
 
 from __future__ import annotations
 
-from hub.efficiency.dag import DAG_ID, build_efficiency_dag
+from airflow.sdk import DAG
 
-globals()[DAG_ID] = build_efficiency_dag(__doc__ or "")
+from hub.efficiency.dag import build_efficiency_dag
+
+dag: DAG = build_efficiency_dag(__doc__)

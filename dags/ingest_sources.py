@@ -11,8 +11,10 @@ rule and a readable reason. Re-running a run repeats the same window and changes
 
 from __future__ import annotations
 
+from airflow.sdk import DAG
+
 from hub.dag_factory import build_ingest_dag
 from hub.registry import SOURCES
 
-for _spec in SOURCES:
-    globals()[_spec.dag_id] = build_ingest_dag(_spec, __doc__ or "")
+# one DAG per source; Airflow registers each (auto_register), see hub.dag_builder
+dags: list[DAG] = [build_ingest_dag(spec, __doc__) for spec in SOURCES]

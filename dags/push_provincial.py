@@ -11,31 +11,8 @@ stops the run.
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, task
+from airflow.sdk import DAG
 
-from hub.dag_factory import DEFAULT_ARGS, START_DATE
-from hub.deployment import PROVINCIAL_POOL
-from hub.push.assets import CASES_ASSET, CERTIFICATES_ASSET
+from hub.push.dags import build_push_provincial_dag
 
-with DAG(
-    dag_id="push_provincial",
-    schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("*/5 * * * *", timezone="Asia/Shanghai"),
-        assets=(CERTIFICATES_ASSET | CASES_ASSET),
-    ),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    doc_md=__doc__,
-    tags=["sharehub", "push", "province"],
-) as dag:
-
-    @task(task_id="push", pool=PROVINCIAL_POOL.name)
-    def push() -> dict:
-        """Send every pending record and record each result."""
-        from hub.push.tasks import push_task
-
-        return push_task()
-
-    push()
+dag: DAG = build_push_provincial_dag(__doc__)

@@ -10,6 +10,8 @@ reported in the task's result and log; the rows are loaded already, so it does n
 
 from __future__ import annotations
 
-from hub.quality_dag import DAG_ID, build_quality_daily_dag
+from airflow.sdk import DAG
 
-globals()[DAG_ID] = build_quality_daily_dag(__doc__ or "")
+from hub.quality_dag import build_quality_daily_dag
+
+dag: DAG = build_quality_daily_dag(__doc__)

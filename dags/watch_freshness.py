@@ -11,29 +11,8 @@ one schedule interval after it was queued.
 
 from __future__ import annotations
 
-import datetime as dt
+from airflow.sdk import DAG
 
-from airflow.sdk import DAG, task
+from hub.ops.freshness_dag import build_watch_freshness_dag
 
-from hub.dag_factory import DEFAULT_ARGS, START_DATE
-
-with DAG(
-    dag_id="watch_freshness",
-    schedule="*/15 * * * *",
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args={**DEFAULT_ARGS, "retries": 1, "retry_delay": dt.timedelta(minutes=1)},
-    doc_md=__doc__,
-    tags=["sharehub", "ops"],
-) as dag:
-
-    @task(task_id="check_freshness")
-    def check_freshness(run_id: str | None = None) -> list[dict]:
-        """Alert for every late source; return every source's freshness."""
-        from hub.ops.freshness import check_all
-        from hub.store.connection import store_uri
-
-        return check_all(store_uri(), run_id)
-
-    check_freshness()
+dag: DAG = build_watch_freshness_dag(__doc__)

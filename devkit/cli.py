@@ -14,6 +14,7 @@ from pathlib import Path
 from hub import cli as hub_cli
 from hub.cli_args import Parser, UsageError, add_actions, positive_int
 from hub.cli_output import echo, to_result
+from hub.ops.cli import add_up_arguments, run_up
 from hub.ops.progress import activity
 
 PROG = "python -m devkit"
@@ -82,7 +83,7 @@ def _simulators(home: Path, admin_uri: str) -> Mapping[str, str]:
 
 
 def _up(args: argparse.Namespace) -> int:
-    return hub_cli.run_up(args, sources=_simulators)
+    return run_up(args, sources=_simulators)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument("--seed", type=int, default=640100, help=SEED_HELP)
 
     upp = sub.add_parser("up", help="`hub up` with the department simulators as its sources")
-    hub_cli.add_up_arguments(upp)
+    add_up_arguments(upp)
     upp.set_defaults(func=_up)
     return parser
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, CronTriggerTimetable, task
 
-from hub.dag_factory import DEFAULT_ARGS, START_DATE
+from hub.dag_builder import hub_dag
 
 DAG_ID = "quality_daily"
 SCHEDULE = "30 2 * * *"
@@ -12,21 +12,14 @@ SCHEDULE = "30 2 * * *"
 TIMEZONE = "Asia/Shanghai"
 
 
-def build_quality_daily_dag(module_doc: str) -> DAG:
+def build_quality_daily_dag(module_doc: str | None) -> DAG:
     """The DAG validating every standard table whole with GX once a day and rebuilding the Data Docs.
 
     Args:
         module_doc: The DAG file's docstring, used as ``doc_md``.
     """
-    with DAG(
-        dag_id=DAG_ID,
-        schedule=CronTriggerTimetable(SCHEDULE, timezone=TIMEZONE),
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        default_args=DEFAULT_ARGS,
-        doc_md=module_doc,
-        tags=["sharehub", "quality"],
+    with hub_dag(
+        DAG_ID, schedule=CronTriggerTimetable(SCHEDULE, timezone=TIMEZONE), doc=module_doc, tags=["quality"]
     ) as dag:
 
         @task(task_id="validate_all_tables")

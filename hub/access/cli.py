@@ -261,7 +261,7 @@ def _port(value: str) -> int:
     return int(value)
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     """Add this package's subcommands to ``hub``'s parser."""
     cat = sub.add_parser("catalog", help="the 政务信息资源目录 (declared resources with live figures)")
     add_json(cat, "the catalogue")

@@ -12,7 +12,7 @@ from hub.cli_output import echo
 from hub.store.connection import connect
 
 
-def add_parsers(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Add the ``calendar`` and ``efficiency`` subcommands to the ``hub`` parser's subparsers."""
     cal = sub.add_parser("calendar", help="the working-day calendar (holidays, 调休 make-up working days)")
     cal.set_defaults(func=calendar_command)

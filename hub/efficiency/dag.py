@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, task
 
-from hub.dag_factory import DEFAULT_ARGS, START_DATE
+from hub.dag_builder import hub_dag
 from hub.ops.lineage import table_asset
+from hub.store.connection import store_uri
 from schemas.tables.service_efficiency import SERVICE_BAD_REVIEW, SERVICE_EFFICIENCY
 
 DAG_ID = "efficiency"
@@ -19,12 +21,10 @@ TIMEZONE = "Asia/Shanghai"
 
 def as_of_date(run_after: dt.datetime) -> dt.date:
     """The last stat date of a run: the local (Asia/Shanghai) date of the moment it runs for."""
-    from zoneinfo import ZoneInfo
-
     return run_after.astimezone(ZoneInfo(TIMEZONE)).date()
 
 
-def build_efficiency_dag(module_doc: str) -> DAG:
+def build_efficiency_dag(module_doc: str | None) -> DAG:
     """The DAG recomputing the efficiency indicators, daily and whenever case data lands.
 
     Args:
@@ -34,22 +34,12 @@ def build_efficiency_dag(module_doc: str) -> DAG:
         timetable=CronTriggerTimetable("5 0 * * *", timezone=TIMEZONE),
         assets=table_asset(SOURCE_TABLES[0]) | table_asset(SOURCE_TABLES[1]),
     )
-    with DAG(
-        dag_id=DAG_ID,
-        schedule=schedule,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        default_args=DEFAULT_ARGS,
-        doc_md=module_doc,
-        tags=["sharehub", "efficiency", "ZW"],
-    ) as dag:
+    with hub_dag(DAG_ID, schedule=schedule, doc=module_doc, tags=["efficiency", "ZW"]) as dag:
 
         @task(task_id="recompute", outlets=[table_asset(t) for t in OUTPUT_TABLES])
         def recompute(run_id: str | None = None, dag_run: Any = None) -> dict:
             """Recompute the days touched by new steps and the days since the last run."""
             from hub.efficiency.compute import recompute as run  # in the task: psycopg stays out of DAG parsing
-            from hub.store.connection import store_uri
 
             assert run_id is not None and dag_run is not None
             return run(store_uri(), as_of_date(dag_run.run_after), batch_id=f"efficiency:{run_id}").to_json()

@@ -60,7 +60,7 @@ def _airflow(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     """Register ``hub airflow``."""
     parser = sub.add_parser(
         "airflow",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -67,3 +68,25 @@ def test_parsing_the_dags_imports_nothing_heavy(tmp_path, dag_file: str) -> None
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_every_dag_has_the_house_defaults(dagbag) -> None:
+    """One builder (:func:`hub.dag_builder.hub_dag`) gives every DAG the same start, catchup, owner and tag."""
+    from hub.dag_builder import OWNER, START_DATE
+
+    assert len(dagbag.dag_ids) == len(SOURCES) + 7
+    for dag in dagbag.dags.values():
+        module_doc = ast.get_docstring(ast.parse(open(dag.fileloc, encoding="utf-8").read()), clean=False)
+        assert module_doc and dag.doc_md.strip().startswith(module_doc.strip()), dag.dag_id
+        assert dag.start_date == START_DATE and dag.catchup is False and dag.max_active_runs == 1, dag.dag_id
+        assert "sharehub" in dag.tags, dag.dag_id
+        assert all(t.owner == OWNER and t.retries >= 1 for t in dag.tasks), dag.dag_id
+
+
+@pytest.mark.parametrize("dag_file", sorted(p.name for p in dags_folder().glob("*.py")))
+def test_dag_files_only_call_a_builder(dag_file: str) -> None:
+    """A DAG file is its docstring and one ``build_*_dag`` call: no inline ``DAG(...)``, no ``globals()``."""
+    tree = ast.parse((dags_folder() / dag_file).read_text(encoding="utf-8"))
+    calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    assert calls and all(name.startswith("build_") and name.endswith("_dag") for name in calls), calls
+    assert not any(isinstance(n, ast.With) for n in ast.walk(tree))

@@ -55,3 +55,25 @@ def test_a_subcommands_help_starts_with_what_it_does(command: str, capsys: pytes
         main([*command.split(), "--help"])
     usage, _, rest = capsys.readouterr().out.partition("\n\n")
     assert usage.startswith(f"usage: hub {command}") and rest.split("\n")[0].strip()
+
+
+def _handlers(parser: argparse.ArgumentParser) -> list:
+    found = [parser.get_default("func")] if parser.get_default("func") else []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                found += _handlers(subparser)
+    return found
+
+
+def test_every_command_comes_from_a_feature_package() -> None:
+    """``hub.cli`` only assembles: each command's handler lives in the ``cli`` module that registers it."""
+    from hub import cli
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    registrars = {register.__module__ for register in cli.COMMANDS}
+    for name, parser in sub.choices.items():
+        handlers = {f.__module__ for f in _handlers(parser)}
+        assert handlers and handlers <= registrars | {"hub.ops.airflow_cli"}, (name, handlers)
+    assert "hub.cli" not in registrars and all(r.endswith("cli") for r in registrars)
+    assert len(registrars) == len(cli.COMMANDS)

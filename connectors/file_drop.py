@@ -46,6 +46,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from connectors.base import REJECTED_SCHEMA, Cursor, ExtractBatch, SourceError
+from connectors.connections import require_connection
 
 log = logging.getLogger(__name__)
 
@@ -714,7 +715,5 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 def inbox_from_connection(conn_id: str) -> Path:
     """The inbox directory of an ``fs`` Airflow connection (its extra ``path``)."""
-    from connectors.connections import require_connection
-
     conn = require_connection(conn_id, "the inbox directory as extra 'path'", fields=("extra.path",))
     return Path(os.path.expanduser(conn.extra_dejson["path"]))

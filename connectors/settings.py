@@ -14,6 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from connectors.connections import get_connection, postgres_uri, require_connection
+
+# DAG files import these settings at parse time (through the registry): each connector module
+# (pyarrow, ADBC, requests) is imported inside the build() that needs it.
 if TYPE_CHECKING:
     from connectors.file_drop import FileDropSource
     from connectors.rest_paged import RestPagedSource
@@ -39,7 +43,6 @@ class SqlTable:
 
     def build(self, name: str, conn_id: str, source_columns: tuple[str, ...]) -> SqlTableSource:
         """The connector on the source's connection (all columns are read; the mapping checks them)."""
-        from connectors.connections import postgres_uri
         from connectors.sql_table import SqlTableSource
 
         return SqlTableSource(
@@ -53,8 +56,6 @@ class SqlTable:
 
     def lineage_input(self, conn_id: str) -> str | None:
         """The read table as an OpenLineage dataset URI on the connection's host, or None without a connection."""
-        from connectors.connections import get_connection
-
         conn = get_connection(conn_id)
         if conn is None:
             return None
@@ -127,7 +128,6 @@ class RestPaged:
 
     def build(self, name: str, conn_id: str, source_columns: tuple[str, ...]) -> RestPagedSource:
         """The connector on the source's connection."""
-        from connectors.connections import require_connection
         from connectors.rest_paged import build
 
         return build(name, require_connection(conn_id), self.options(source_columns))

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from hub.settings import dags_folder, hub_home, plugins_folder
+from hub.store.embedded import ensure_database, socket_dir_of
 
 LINEAGE_NAMESPACE = "sharehub-640100"
 
@@ -62,8 +63,6 @@ def configure(metadata_uri: str | None = None, home: Path | None = None) -> Path
 
 def embedded_metadata_uri(admin_uri: str) -> str:
     """SQLAlchemy URI of an ``airflow`` database on the embedded server (created if missing)."""
-    from hub.store.embedded import ensure_database, socket_dir_of
-
     ensure_database(admin_uri, "airflow")
     return f"postgresql+psycopg2://postgres@/airflow?host={socket_dir_of(admin_uri)}"
 

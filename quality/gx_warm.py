@@ -19,7 +19,7 @@ import hashlib
 import os
 from typing import Any
 
-from quality import gx_suites
+from quality import gx_quiet, gx_suites
 from schemas.model import Table
 
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
@@ -38,8 +38,6 @@ def _source(uri: str) -> Any:
     """The store's PostgreSQL data source in the in-memory context (created on first use)."""
     global _context
     import great_expectations as gx
-
-    from quality import gx_quiet
 
     if _context is None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.connections import connect
+from quality import report_series as series
+from quality.findings import summary
 
 
 def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
@@ -29,9 +31,6 @@ def build(uri: str, *, runs: int = 20, days: int = 14) -> dict[str, Any]:
         ``findings_trend`` and ``gates``.
     """
     from psycopg.rows import dict_row
-
-    from quality import report_series as series
-    from quality.findings import summary
 
     with connect(uri, row_factory=dict_row) as conn:
         recent = conn.execute(

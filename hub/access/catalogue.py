@@ -8,6 +8,7 @@ import psycopg
 
 from schemas.disclosure import hidden_by_mask
 from schemas.model import Field, Sharing, Table
+from schemas.tables import TABLES
 
 SHARING_TITLES = {
     Sharing.UNCONDITIONAL: "无条件共享",
@@ -19,8 +20,6 @@ SHARING_METHOD = "接口 (HTTP API) / 库表 (generated PostgreSQL views)"
 
 def tables() -> dict[str, Table]:
     """Every declared shared table, by qualified name."""
-    from schemas.tables import TABLES
-
     return TABLES
 
 

@@ -30,8 +30,11 @@ from pathlib import Path
 
 import psycopg
 
+from connectors.connections import get_connection
+from hub.access.audit import _LOCK_KEY
 from hub.settings import AUDIT_KEY_CONN_ID as KEY_CONN_ID
 from hub.settings import hub_home
+from hub.store.connection import uses_embedded
 
 MIN_KEY_CHARS = 32
 
@@ -51,9 +54,6 @@ def checkpoint_key() -> bytes:
     Raises:
         CheckpointKeyError: the connection is missing for an external store, or its key is too short.
     """
-    from connectors.connections import get_connection
-    from hub.store.connection import uses_embedded
-
     conn = get_connection(KEY_CONN_ID)
     if conn is not None:
         key = conn.password or ""
@@ -112,8 +112,6 @@ def write(conn: psycopg.Connection, key: bytes | None = None, path: Path | None 
 
     The head is read under the chain's append lock, so it is a head that existed.
     """
-    from hub.access.audit import _LOCK_KEY
-
     key = checkpoint_key() if key is None else key
     path = checkpoint_file() if path is None else path
     with conn.transaction():

@@ -14,6 +14,7 @@ import json
 import os
 import threading
 
+from connectors.connections import get_connection
 from hub.access.keyconfig import hex_key
 from hub.settings import AUDIT_DIGEST_CONN_ID
 
@@ -43,7 +44,6 @@ def load_key() -> None:
 def _from_connection() -> str | None:
     if f"AIRFLOW_CONN_{CONN_ID.upper()}" not in os.environ:  # importing Airflow costs seconds at each start
         return None
-    from connectors.connections import get_connection
 
     conn = get_connection(CONN_ID)
     return conn.password if conn is not None and conn.password else None

@@ -15,6 +15,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from hub.access.audit import AuditEvent, append
+from hub.access.catalogue import resolve
 from hub.access.grants import AccessDenied, readable_fields
 from hub.access.workdays import due_date
 from schemas.model import Table
@@ -140,8 +141,6 @@ def start_review(conn: psycopg.Connection, oid: int, by: str) -> None:
 
 def correcting_batch(conn: psycopg.Connection, oid: int) -> str | None:
     """The ledger batch that changed the record after the objection was filed, if it has changed."""
-    from hub.access.catalogue import resolve
-
     obj = get(conn, oid)
     filed_hash = conn.execute("SELECT hash_at_filing FROM access.objection WHERE id = %s", (oid,)).fetchone()[0]
     current = _current(conn, resolve(obj.resource), obj.record_key)

@@ -21,6 +21,8 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hub.console import charts, data
+from hub.settings import hub_home
+from hub.store.connection import store_uri
 from quality.report_html import plotly_js
 
 URL_PREFIX = "/sharehub"
@@ -94,8 +96,6 @@ def _templates() -> Environment:
 
 def data_docs_site() -> Path:
     """Where the GX Data Docs are built (``$HUB_HOME/quality/gx/uncommitted/data_docs/local_site``)."""
-    from hub.settings import hub_home
-
     return hub_home() / "quality" / "gx" / "uncommitted" / "data_docs" / "local_site"
 
 
@@ -168,8 +168,6 @@ def create_app(uri: str | Callable[[], str] | None = None) -> FastAPI:
     @cache
     def store() -> str:
         if uri is None:
-            from hub.store.connection import store_uri
-
             return store_uri()
         return uri() if callable(uri) else uri
 

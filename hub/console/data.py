@@ -14,8 +14,15 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from hub.access import catalogue
+from hub.efficiency.calendar import stored_entries
+from hub.efficiency.report import day_report
+from hub.ops.status import collect
+from hub.push.outbox import outbox_counts
+from hub.push.reconcile import open_alerts
 from hub.registry import SOURCES
 from hub.store.connection import connect
+from quality.report import build
 
 DAY = "(({col}) AT TIME ZONE 'Asia/Shanghai')::date"
 TODAY = DAY.format(col="now()")
@@ -38,8 +45,6 @@ def sources(uri: str, days: int = 28) -> dict[str, Any]:
         uri: The shared store.
         days: How many recent days the rows-a-day chart covers.
     """
-    from hub.ops.status import collect
-
     status = collect(uri)
     with _connect(uri) as conn:
         runs = conn.execute(
@@ -82,8 +87,6 @@ def quality(uri: str, days: int = 28) -> dict[str, Any]:
     The rule examples are the rule's own messages (``quarantine.record.message``, written without
     personal data), never the quarantined record.
     """
-    from quality.report import build
-
     report = build(uri, runs=50, days=days)
     with _connect(uri) as conn:
         top_rules = conn.execute(
@@ -119,9 +122,6 @@ def quality(uri: str, days: int = 28) -> dict[str, Any]:
 
 def province(uri: str, days: int = 28) -> dict[str, Any]:
     """The Province page: outbox backlog, answers per day, parked records by code, 对账 per day."""
-    from hub.push.outbox import outbox_counts
-    from hub.push.reconcile import open_alerts
-
     with _connect(uri) as conn:
         answers = conn.execute(
             f"SELECT {DAY.format(col='sent_at')} AS day, kind, sum(accepted)::bigint AS accepted, "
@@ -177,9 +177,6 @@ def efficiency(uri: str, weeks: int = 8) -> dict[str, Any]:
 
     Rates are recomputed from summed counts (as :func:`hub.efficiency.report.day_report` does).
     """
-    from hub.efficiency.calendar import stored_entries
-    from hub.efficiency.report import day_report
-
     day = day_report(uri)
     with _connect(uri) as conn:
         items = conn.execute(
@@ -227,8 +224,6 @@ def sharing(uri: str, provider: str | None = None, expiring_days: int = 30) -> d
         provider: Only this provider department's resources in the reads (all when None).
         expiring_days: Grants expiring within this many days are listed.
     """
-    from hub.access import catalogue
-
     with connect(uri) as plain:
         entries = [e.to_json() for e in catalogue.entries(plain)]
     with _connect(uri) as conn:

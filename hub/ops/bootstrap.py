@@ -11,6 +11,13 @@ from __future__ import annotations
 
 import os
 
+from connectors.connections import ConnectionNotDefinedError
+from hub import airflow_env
+from hub.deployment import create_pools, pool_names
+from hub.settings import STORE_CONN_ID
+from hub.store.connection import store_uri, uses_embedded
+from hub.store.migrate import migrate
+
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 ADMIN_ROLE = "Admin"
 
@@ -43,13 +50,6 @@ def ensure_admin(username: str, password: str) -> bool:
 
 def main() -> int:
     """Migrate the store and Airflow's metadata, create the pools and the administrator; print what was done."""
-    from connectors.connections import ConnectionNotDefinedError
-    from hub import airflow_env
-    from hub.deployment import create_pools, pool_names
-    from hub.settings import STORE_CONN_ID
-    from hub.store.connection import store_uri, uses_embedded
-    from hub.store.migrate import migrate
-
     if uses_embedded():
         raise SystemExit(f"{ConnectionNotDefinedError(STORE_CONN_ID, 'the shared store')} (see .env.example)")
     fab = uses_fab()

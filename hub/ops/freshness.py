@@ -19,7 +19,7 @@ from typing import Any
 
 from hub import registry
 from hub.registry import SourceSpec
-from hub.store.connection import connect
+from hub.store.connection import connect, store_uri
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +146,6 @@ def check_all(uri: str, run_id: str | None = None) -> list[dict[str, Any]]:
 
 def deadline_missed(source: str, context: dict[str, Any] | None = None, **_: Any) -> None:
     """Callback of the ingest DAGs' ``DeadlineAlert``: a run of ``source`` did not finish in time."""
-    from hub.store.connection import store_uri
-
     uri = store_uri()
     item = next(f for f in freshness(uri) if f.source == source)
     # The scheduler passes the run as the REST API's DAGRunResponse, as JSON.

@@ -31,12 +31,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connectors.connections import postgres_connection_json
+from hub import airflow_env
 from hub.deployment import pools_import_json
 from hub.ops import procs, progress
 from hub.ops.airflow_cli import env_file, write_env_file
 from hub.ops.procs import StackError
 from hub.ops.services import AIRFLOW_PROCESSES, APPLICATION_PROCESSES, CELERY_PROCESSES, EXECUTORS, Process
-from hub.settings import HUB_DATABASE, PROJECT_ROOT, hub_home
+from hub.settings import HUB_DATABASE, PROJECT_ROOT, dags_folder, hub_home
+from hub.store import embedded
+from hub.store.embedded import socket_dir_of
+from hub.store.migrate import migrate
+from hub.store.roles import provision_api_login
 
 HOST = "127.0.0.1"
 STORE_MARKER = "store.started"
@@ -119,10 +125,6 @@ def stack_env(
     home: Path, admin_uri: str, api_port: int, executor: str = "local", redis_port: int = 0
 ) -> dict[str, str]:
     """The environment of every stack process (values already in the environment win, but the executor)."""
-    from connectors.connections import postgres_connection_json
-    from hub import airflow_env
-    from hub.store.embedded import socket_dir_of
-
     os.environ["HUB_HOME"] = str(home)
     airflow_env.configure(airflow_env.embedded_metadata_uri(admin_uri), home=home)
     api = f"http://{HOST}:{api_port}"
@@ -238,8 +240,6 @@ def expected_dags() -> list[str]:
     """Every DAG id the project's DAG folder defines (parsed here, as the dag-processor does)."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from hub.settings import dags_folder
-
     bag = DagBag(dag_folder=str(dags_folder()))
     if bag.import_errors:
         raise StackError(f"DAG import errors: {sorted(bag.import_errors)}")
@@ -256,11 +256,6 @@ def _start(
     sources: Sources | None = None,
 ) -> StackInfo:
     """Store, the sources (if given), migrations, pools, then every process; returns what was started."""
-    from hub import airflow_env
-    from hub.store import embedded
-    from hub.store.migrate import migrate
-    from hub.store.roles import provision_api_login
-
     rdir, ldir = run_dir(home), log_dir(home)
     bar.advance("starting the embedded store")
     if not embedded.status(home).running:
@@ -366,8 +361,6 @@ def down(home: Path | None = None) -> list[str]:
     Returns:
         The names of what was stopped.
     """
-    from hub.store import embedded
-
     home = (home or hub_home()).resolve()
     rdir = run_dir(home)
     stopped = []

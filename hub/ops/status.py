@@ -16,7 +16,7 @@ import psycopg
 from hub import registry
 from hub.ops import freshness as fresh
 from hub.push.reconcile import open_alerts
-from hub.store.connection import connect
+from hub.store.connection import connect, store_uri
 
 
 def _open_findings(conn: psycopg.Connection) -> dict[str, int]:
@@ -71,8 +71,6 @@ def collect(uri: str | None = None) -> dict[str, Any]:
         uri: The store; the configured one (``hub_store`` or embedded) when omitted.
     """
     if uri is None:
-        from hub.store.connection import store_uri
-
         uri = store_uri()
     freshness = {f.source: f for f in fresh.freshness(uri)}
     with connect(uri) as conn:

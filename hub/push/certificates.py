@@ -19,10 +19,12 @@ from typing import Any
 
 import psycopg
 
+from hub import faults
 from hub.push import identifier
 from hub.push.gm import canonical_json, sm3_hex
 from hub.push.signer import Signer
 from hub.store.connection import connect
+from schemas.codes import ENTITY_TYPE
 
 CHUNK = 1000  # certificates a transaction; each chunk is signed on every core at once
 DERIVE_LOCK = 640100_0300
@@ -65,8 +67,6 @@ def serial_for(source_key: str) -> str:
 
 
 def _licence_drafts(conn: psycopg.Connection) -> Iterator[Draft]:
-    from schemas.codes import ENTITY_TYPE
-
     t = BUSINESS_LICENCE
     rows = conn.execute(
         """
@@ -262,8 +262,6 @@ def _prepare(conn: psycopg.Connection, drafts: list[Draft], counts: dict[str, in
 
 
 def _write(conn: psycopg.Connection, chunk: _Chunk, scheme: str, run_id: str) -> None:
-    from hub import faults
-
     signatures = chunk.signatures.result() if chunk.signatures is not None else []
     certs, outbox = [], []
     for (record, series, d, content_hash), message, signature in zip(

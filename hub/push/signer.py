@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
+from connectors.connections import require_connection
 from hub.push import sm2
 
 SIGNER_CONN_ID = "certificate_signer"
@@ -121,8 +122,6 @@ def signer_from_connection(conn_id: str = SIGNER_CONN_ID) -> Signer:
         ConnectionNotDefinedError: if the connection is not defined.
         ValueError: if it carries no key.
     """
-    from connectors.connections import require_connection
-
     conn = require_connection(conn_id, "certificate signing key")
     extra = conn.extra_dejson
     if not conn.password or not extra.get("public_key"):

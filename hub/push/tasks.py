@@ -7,31 +7,29 @@ import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hub.push.cases import derive_cases
+from hub.push.certificates import derive_certificates
+from hub.push.outbox import outbox_counts, push
+from hub.push.provincial_client import ProvincialClient, settings_from_connection
+from hub.push.reconcile import reconcile
+from hub.push.signer import signer_from_connection
+from hub.store.connection import store_uri
+
 log = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _client() -> Any:
-    # in the task bodies: the DAG files import this module, and the push (psycopg, gmssl) weighs on every parse
-    from hub.push.provincial_client import ProvincialClient, settings_from_connection
-
     return ProvincialClient(settings_from_connection())
 
 
 def derive_certificates_task(run_id: str) -> dict[str, int]:
     """Create the certificate versions (and outbox rows) the shared tables call for."""
-    from hub.push.certificates import derive_certificates
-    from hub.push.signer import signer_from_connection
-    from hub.store.connection import store_uri
-
     return derive_certificates(store_uri(), signer_from_connection(), run_id)
 
 
 def derive_cases_task() -> dict[str, int]:
     """Create a case record version (outbox row) for every raised ``service_case`` version."""
-    from hub.push.cases import derive_cases
-    from hub.store.connection import store_uri
-
     return derive_cases(store_uri())
 
 
@@ -42,9 +40,6 @@ def push_task() -> dict[str, Any]:
         AuthFailedError: on 401 (fix the connection's secret or the clock).
         RuntimeError: when some batches could not be settled in this run.
     """
-    from hub.push.outbox import outbox_counts, push
-    from hub.store.connection import store_uri
-
     uri = store_uri()
     client = _client()
     try:
@@ -79,9 +74,6 @@ def reconcile_task(day: str, requeue: bool = True) -> dict[str, Any]:
         AirflowFailException: on the recheck, when a kind still differs (an alert row was written
             to ``hub.reconciliation_alert``); not retried, a retry would compare the same state.
     """
-    from hub.push.reconcile import reconcile
-    from hub.store.connection import store_uri
-
     client = _client()
     try:
         result = reconcile(store_uri(), client, dt.date.fromisoformat(day), requeue=requeue)

@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from connectors import connections
+from connectors.connections import get_connection, libpq_uri
 from hub.settings import API_STORE_CONN_ID, HUB_DATABASE, STORE_CONN_ID
+
+# DAG files import this module at parse time (through the registry); the embedded server, the
+# migrations and the roles are imported inside the functions that start, migrate or provision the
+# store, as they would add about 190 modules (pyarrow among them) to every DAG-file parse.
 
 if TYPE_CHECKING:
     import psycopg
@@ -43,7 +48,6 @@ def connect(
 
 def store_uri() -> str:
     """The libpq URI of the shared store (migrated to the current version)."""
-    from connectors.connections import get_connection, libpq_uri
     from hub.store import embedded
     from hub.store.migrate import ensure_migrated
 
@@ -68,7 +72,6 @@ def api_store_uri() -> str:
     owner's connection gives the role a random password kept under ``$HUB_HOME`` (a checkout
     running ``hub api serve`` or the bench against its own store).
     """
-    from connectors.connections import get_connection, libpq_uri
     from hub.store.roles import local_api_uri
 
     conn = get_connection(API_STORE_CONN_ID)
@@ -79,6 +82,4 @@ def api_store_uri() -> str:
 
 def uses_embedded() -> bool:
     """Whether the store is the embedded server (no ``hub_store`` connection defined)."""
-    from connectors.connections import get_connection
-
     return get_connection(STORE_CONN_ID) is None

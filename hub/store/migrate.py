@@ -21,7 +21,9 @@ import psycopg
 
 from connectors.connections import connect  # not hub.store.connection: it imports this module
 from hub.store.page_order import digest_column_sql, ensure_key
+from hub.store.roles import ensure_roles
 from schemas.model import Table, comment_sql, create_table_sql, index_sql
+from schemas.tables import TABLES
 
 _LOCK_KEY = 640100_0001
 _migrated: set[str] = set()
@@ -44,8 +46,6 @@ def migrate(uri: str) -> list[str]:
     Returns:
         Names of the migrations applied now (empty when already current).
     """
-    from schemas.tables import TABLES
-
     applied: list[str] = []
     with connect(uri, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
@@ -73,7 +73,6 @@ def migrate(uri: str) -> list[str]:
             for table in TABLES.values():
                 if sync_table(conn, table):
                     applied.append(f"sync {table.qualified_name}")
-            from hub.store.roles import ensure_roles
 
             ensure_roles(conn)
         finally:

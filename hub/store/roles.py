@@ -17,7 +17,10 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-from connectors.connections import connect  # not hub.store.connection: it imports this module
+from connectors.connections import (
+    connect,  # not hub.store.connection: it imports this module
+    get_connection,
+)
 from hub.settings import API_STORE_CONN_ID, hub_home
 
 # Idempotent; run at the end of every migrate(). Roles are cluster-wide, hence the database prefix.
@@ -117,8 +120,6 @@ def provision_api_login(admin_uri: str) -> None:
     Raises:
         ValueError: the connection logs in as another role, or has no password.
     """
-    from connectors.connections import get_connection
-
     defined = get_connection(API_STORE_CONN_ID)
     if defined is None:
         return

@@ -18,7 +18,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from connectors.connections import get_connection, libpq_uri
 from hub.settings import HUB_DATABASE, STORE_CONN_ID
+from hub.store import embedded
 from hub.store.connection import connect
 
 MAINTENANCE_DATABASE = "postgres"
@@ -70,9 +72,6 @@ def server_uri(database: str | None = None) -> str:
     With the ``hub_store`` connection the server is the connection's; otherwise the embedded
     server is started if needed. The database is neither created nor migrated.
     """
-    from connectors.connections import get_connection, libpq_uri
-    from hub.store import embedded
-
     conn = get_connection(STORE_CONN_ID)
     if conn is not None:
         return libpq_uri(conn.host, conn.port, conn.login, conn.password, database or conn.schema, conn.extra_dejson)

@@ -1,6 +1,7 @@
 """Builds the provincial push DAGs: ``derive_certificates``, ``push_provincial``, ``reconcile_provincial``.
 
-Wiring only; the work is in :mod:`hub.push.tasks` (which imports its heavy modules when a task runs).
+Wiring only; the work is in :mod:`hub.push.tasks`, imported in each task body so that parsing
+the DAGs loads none of its modules.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from airflow.sdk import DAG, AssetOrTimeSchedule, CronTriggerTimetable, task
 from hub.dag_builder import hub_dag
 from hub.deployment import PROVINCIAL_POOL
 from hub.push.assets import CASES_ASSET, CERTIFICATES_ASSET, SOURCE_ASSETS
-from hub.push.tasks import derive_cases_task, derive_certificates_task, push_task, reconcile_day, reconcile_task
 
 TIMEZONE = "Asia/Shanghai"
 
@@ -27,12 +27,16 @@ def build_derive_certificates_dag(module_doc: str | None) -> DAG:
         @task(task_id="derive_certificates", outlets=[CERTIFICATES_ASSET])
         def derive_certificates(run_id: str | None = None) -> dict:
             """New certificate versions and their outbox rows."""
-            return derive_certificates_task(run_id or "manual")
+            from hub.push import tasks  # psycopg, pyarrow, SM2: loaded when the task runs, not at DAG parse
+
+            return tasks.derive_certificates_task(run_id or "manual")
 
         @task(task_id="derive_cases", outlets=[CASES_ASSET])
         def derive_cases() -> dict:
             """New case record versions (outbox rows)."""
-            return derive_cases_task()
+            from hub.push import tasks  # psycopg, pyarrow, SM2: loaded when the task runs, not at DAG parse
+
+            return tasks.derive_cases_task()
 
         derive_certificates()
         derive_cases()
@@ -54,7 +58,9 @@ def build_push_provincial_dag(module_doc: str | None) -> DAG:
         @task(task_id="push", pool=PROVINCIAL_POOL.name)
         def push() -> dict:
             """Send every pending record and record each result."""
-            return push_task()
+            from hub.push import tasks  # psycopg, pyarrow, SM2: loaded when the task runs, not at DAG parse
+
+            return tasks.push_task()
 
         push()
     return dag
@@ -73,22 +79,28 @@ def build_reconcile_provincial_dag(module_doc: str | None) -> DAG:
         @task(task_id="reconcile", pool=PROVINCIAL_POOL.name)
         def reconcile(dag_run=None) -> dict:
             """Compare yesterday per kind; re-queue on a difference."""
-            day = reconcile_day(dag_run.run_after if dag_run else None).isoformat()
-            return {"day": day, "result": reconcile_task(day)}
+            from hub.push import tasks  # psycopg, pyarrow, SM2: loaded when the task runs, not at DAG parse
+
+            day = tasks.reconcile_day(dag_run.run_after if dag_run else None).isoformat()
+            return {"day": day, "result": tasks.reconcile_task(day)}
 
         @task(task_id="push_requeued", pool=PROVINCIAL_POOL.name)
         def push_requeued(first: dict) -> dict:
             """Resend what was re-queued (nothing to do when every kind matched)."""
+            from hub.push import tasks  # psycopg, pyarrow, SM2: loaded when the task runs, not at DAG parse
+
             if all(e["matched"] for e in first["result"].values()):
                 return {}
-            return push_task()
+            return tasks.push_task()
 
         @task(task_id="recheck", pool=PROVINCIAL_POOL.name)
         def recheck(first: dict, _pushed: dict) -> dict:
             """Check the day again (no re-queue); a difference left fails the task and raises an alert."""
+            from hub.push import tasks  # psycopg, pyarrow, SM2: loaded when the task runs, not at DAG parse
+
             if all(e["matched"] for e in first["result"].values()):
                 return first["result"]
-            return reconcile_task(first["day"], requeue=False)
+            return tasks.reconcile_task(first["day"], requeue=False)
 
         first = reconcile()
         recheck(first, push_requeued(first))

@@ -84,7 +84,7 @@ def _newest_per_key(table: Table, unique_keys: bool) -> str:
     return f"SELECT DISTINCT ON ({key}) * FROM {STAGING} ORDER BY {key}, {table.order_by} DESC, _ref DESC"
 
 
-def merge_sql(table: Table, unique_keys: bool = False) -> str:
+def merge_sql(table: Table, unique_keys: bool = False, prefiltered: bool = False) -> str:
     """The MERGE of staging into ``table``: insert new keys, update changed and not older rows.
 
     Staged rows are first joined to the table on their digests to keep only new keys and rows
@@ -96,6 +96,8 @@ def merge_sql(table: Table, unique_keys: bool = False) -> str:
     Args:
         table: The target table.
         unique_keys: The staged keys are known to be unique (no newest-per-key pass needed).
+        prefiltered: Staging already holds only new keys and rows whose digest differs (a narrow
+            merge): no join on the digests first.
 
     Parameters: ``$1`` source system, ``$2`` batch id. Returns one row: inserted, updated, distinct staged.
     """
@@ -114,10 +116,15 @@ def merge_sql(table: Table, unique_keys: bool = False) -> str:
         if unique_keys
         else f"(SELECT count(*) FROM (SELECT DISTINCT {key} FROM {STAGING}) k)"
     )
+    writes = (
+        "SELECT * FROM src"
+        if prefiltered
+        else f"""SELECT s.* FROM src s LEFT JOIN {table.qualified_name} t ON {on}
+    WHERE t.{table.key[0]} IS NULL OR ({maybe_changed})"""
+    )
     return f"""
 WITH src AS ({_newest_per_key(table, unique_keys)}), writes AS (
-    SELECT s.* FROM src s LEFT JOIN {table.qualified_name} t ON {on}
-    WHERE t.{table.key[0]} IS NULL OR ({maybe_changed})
+    {writes}
 ), merged AS (
     MERGE INTO {table.qualified_name} t
     USING writes s{_secret_join(table)} ON {on}
@@ -414,7 +421,7 @@ class LoadTransaction:
             return MergeCounts(0, 0, distinct, self.staged - distinct)
         joined = ", ".join((*self.table.key, self.table.order_by, "record_hash"))
         self._execute(f"ANALYZE {STAGING} ({joined})")
-        row = self._fetchone(merge_sql(self.table, unique), (self.source, self.batch_id))
+        row = self._fetchone(merge_sql(self.table, unique, prefiltered=unique), (self.source, self.batch_id))
         assert row is not None
         inserted, updated = int(row[0]), int(row[1])
         if distinct < self.staged:

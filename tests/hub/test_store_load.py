@@ -215,3 +215,118 @@ def test_a_row_without_its_paging_digest_cannot_be_written(store, valid_rows, mo
         conn.execute(f"UPDATE {q} SET _page_digest = NULL WHERE id_number = %s", (second,))
         conn.execute(f"UPDATE {q} SET _page_digest = sha256('x') WHERE id_number <> %s", (second,))
     assert _snapshot(store)[3] == 0
+
+
+def _narrow_load(store: str, rows: pa.Table, batch_id: str, *, narrow: bool, monkeypatch) -> tuple:
+    """Load ``rows`` into a loaded table by the MERGE of every row, or narrowly; return counts and ledger row."""
+    monkeypatch.setattr(load, "BULK_LOAD_MIN_ROWS", 10**9)
+    monkeypatch.setattr(load, "NARROW_MIN_ROWS", 1)
+    monkeypatch.setattr(load, "NARROW_TABLE_RATIO", 10**9)
+    with LoadTransaction(store, TABLE, source="ga_population", batch_id=batch_id, direct_first_load=narrow) as tx:
+        for batch in rows.to_batches(max_chunksize=150):
+            tx.stage(pa.Table.from_batches([batch]))
+        narrowed = tx._stored is not None
+        counts = tx.merge()
+        copied = tx.copied
+        tx.finish(
+            run_id=batch_id,
+            started_at=dt.datetime.now(dt.UTC),
+            extracted=rows.num_rows,
+            counts={
+                "inserted": counts.inserted,
+                "updated": counts.updated,
+                "unchanged": counts.unchanged,
+                "quarantined": counts.superseded,
+            },
+            cursor_from=None,
+            cursor_to=None,
+            move_cursor=False,
+            drift=[],
+            rule_counts={},
+        )
+    with psycopg.connect(store) as conn:
+        ledger = conn.execute(
+            "SELECT inserted, updated, unchanged, quarantined, attempts FROM hub.ledger WHERE batch_id = %s",
+            (batch_id,),
+        ).fetchone()
+    return counts, ledger, narrowed, copied
+
+
+def _set(rows: pa.Table, column: str, values: list) -> pa.Table:
+    return rows.set_column(
+        rows.schema.get_field_index(column), column, pa.array(values, rows.schema.field(column).type)
+    )
+
+
+def test_a_narrow_merge_counts_and_writes_what_the_merge_of_every_row_does(valid_rows, monkeypatch) -> None:
+    from hub.store.migrate import migrate
+
+    first = valid_rows.slice(0, 300)
+    phones = valid_rows["phone"].to_pylist()
+    phones[10:17] = ["13700000000"] * 7
+    days = [t + dt.timedelta(days=1) for t in valid_rows["source_updated_at"].to_pylist()]
+    changed = _set(_set(valid_rows, "phone", phones), "source_updated_at", days)
+    # new keys (300-399), changed (10-16), unchanged, and duplicates of 0-9 whose first copy is unchanged
+    second = _with_duplicates(changed)
+    # the changed phones back to what they were, one day newer still: a key changed back to an earlier content
+    third = _set(_set(valid_rows, "source_updated_at", [t + dt.timedelta(days=2) for t in days]), "phone", phones)
+    third = _set(third, "phone", valid_rows["phone"].to_pylist())
+    batches = [("ga_population:1", first), ("ga_population:2", second), ("ga_population:3", third)]
+    batches.append(("ga_population:3", third))  # a repeated run of the same batch
+    results = {}
+    for narrow in (False, True):
+        uri = fresh_database(f"store_narrow_{narrow}")
+        migrate(uri)
+        loads = [
+            _narrow_load(uri, rows, batch_id, narrow=narrow, monkeypatch=monkeypatch) for batch_id, rows in batches
+        ]
+        results[narrow] = loads, _snapshot(uri)
+    (wide, wide_state), (narrow, narrow_state) = results[False], results[True]
+    assert [(c, ledger) for c, ledger, _, _ in wide] == [(c, ledger) for c, ledger, _, _ in narrow]
+    assert wide_state == narrow_state
+    assert not any(narrowed for _, _, narrowed, _ in wide)
+    # the first load found an empty table and staged everything; the later ones staged only what may change
+    assert [narrowed for _, _, narrowed, _ in narrow] == [False, True, True, True]
+    counts, n = [c for c, _, _, _ in narrow], valid_rows.num_rows
+    assert (counts[1].inserted, counts[1].updated, counts[1].superseded) == (n - 300, 17, 10)
+    assert counts[1].unchanged == 300 - 17
+    # 10-16 back, and 0-9 back to their first copies
+    assert (counts[2].inserted, counts[2].updated, counts[2].unchanged) == (0, 17, n - 17)
+    assert (counts[3].inserted, counts[3].updated, counts[3].unchanged) == (0, 0, n)
+    assert [ledger[-1] for _, ledger, _, _ in narrow] == [1, 1, 1, 2]
+    copied = [c for _, _, _, c in narrow]
+    assert copied[1] == n - 300 + 7 + 20  # new keys, changed rows, both copies of each duplicated key
+    assert (copied[2], copied[3]) == (17, 0)
+
+
+def test_a_narrow_merge_locks_out_other_writers_until_it_commits(store, valid_rows, monkeypatch) -> None:
+    _narrow_load(store, valid_rows, "ga_population:1", narrow=False, monkeypatch=monkeypatch)
+    before = _snapshot(store)
+    monkeypatch.setattr(load, "NARROW_MIN_ROWS", 1)
+    monkeypatch.setattr(load, "NARROW_TABLE_RATIO", 10**9)
+    with LoadTransaction(
+        store, TABLE, source="ga_population", batch_id="ga_population:2", direct_first_load=True
+    ) as tx:
+        tx.stage(_set(valid_rows, "phone", ["13600000000"] * valid_rows.num_rows))
+        assert tx._stored is not None
+        tx._copy.drain()
+        with psycopg.connect(store) as conn:
+            conn.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):  # a digest read stays true until the MERGE
+                conn.execute(f"UPDATE {TABLE.qualified_name} SET phone = '1' WHERE id_number = %s", ("x",))
+            conn.rollback()
+            assert conn.execute(f"SELECT count(*) FROM {TABLE.qualified_name}").fetchone()[0] == valid_rows.num_rows
+        tx.merge()
+    assert _snapshot(store) == before  # left without commit: nothing happened
+
+
+def test_a_narrow_merge_refuses_to_derive_from_partial_staging(store, valid_rows, monkeypatch) -> None:
+    _narrow_load(store, valid_rows, "ga_population:1", narrow=False, monkeypatch=monkeypatch)
+    monkeypatch.setattr(load, "NARROW_MIN_ROWS", 1)
+    with LoadTransaction(
+        store, TABLE, source="ga_population", batch_id="ga_population:2", direct_first_load=True
+    ) as tx:
+        tx.stage(valid_rows)
+        tx.merge()
+        with pytest.raises(RuntimeError, match="narrow merge"):
+            tx.derive(None)  # type: ignore[arg-type]

@@ -52,6 +52,26 @@ def _with_duplicates(rows: pa.Table) -> pa.Table:
     return pa.concat_tables([rows, newer.cast(rows.schema), tie.cast(rows.schema)])
 
 
+def _finish(tx: LoadTransaction, batch_id: str, extracted: int, counts: load.MergeCounts) -> None:
+    """Record the batch's ledger row (no cursor), as run_ingest does after a merge."""
+    tx.finish(
+        run_id=batch_id,
+        started_at=dt.datetime.now(dt.UTC),
+        extracted=extracted,
+        counts={
+            "inserted": counts.inserted,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "quarantined": counts.superseded,
+        },
+        cursor_from=None,
+        cursor_to=None,
+        move_cursor=False,
+        drift=[],
+        rule_counts={},
+    )
+
+
 def _load(store: str, rows: pa.Table, batch_id: str, *, path: str, monkeypatch) -> load.MergeCounts:
     """Load ``rows`` by ``path``: ``direct`` (COPY into the empty table), ``bulk`` (from staging) or ``merge``."""
     monkeypatch.setattr(load, "BULK_LOAD_MIN_ROWS", 10**9 if path == "merge" else 1)
@@ -61,22 +81,7 @@ def _load(store: str, rows: pa.Table, batch_id: str, *, path: str, monkeypatch) 
             tx.stage(pa.Table.from_batches([batch]))
         assert tx.direct == (direct and tx.staged > 0 and batch_id.endswith(":1"))
         counts = tx.merge()
-        tx.finish(
-            run_id=batch_id,
-            started_at=dt.datetime.now(dt.UTC),
-            extracted=rows.num_rows,
-            counts={
-                "inserted": counts.inserted,
-                "updated": counts.updated,
-                "unchanged": counts.unchanged,
-                "quarantined": counts.superseded,
-            },
-            cursor_from=None,
-            cursor_to=None,
-            move_cursor=False,
-            drift=[],
-            rule_counts={},
-        )
+        _finish(tx, batch_id, rows.num_rows, counts)
     return counts
 
 
@@ -228,22 +233,7 @@ def _narrow_load(store: str, rows: pa.Table, batch_id: str, *, narrow: bool, mon
         narrowed = tx._stored is not None
         counts = tx.merge()
         copied = tx.copied
-        tx.finish(
-            run_id=batch_id,
-            started_at=dt.datetime.now(dt.UTC),
-            extracted=rows.num_rows,
-            counts={
-                "inserted": counts.inserted,
-                "updated": counts.updated,
-                "unchanged": counts.unchanged,
-                "quarantined": counts.superseded,
-            },
-            cursor_from=None,
-            cursor_to=None,
-            move_cursor=False,
-            drift=[],
-            rule_counts={},
-        )
+        _finish(tx, batch_id, rows.num_rows, counts)
     with psycopg.connect(store) as conn:
         ledger = conn.execute(
             "SELECT inserted, updated, unchanged, quarantined, attempts FROM hub.ledger WHERE batch_id = %s",

@@ -48,7 +48,10 @@ def _source(uri: str) -> Any:
         variable = _uri_variable(uri)
         os.environ[variable] = gx_suites.sqlalchemy_uri(uri)
         name = f"{gx_suites.DATASOURCE}_{len(_sources)}"
-        _sources[uri] = _context.data_sources.add_postgres(name, connection_string="${" + variable + "}")
+        # the context outlives any one connection (a restarted server, a terminated backend): test each before use
+        _sources[uri] = _context.data_sources.add_postgres(
+            name, connection_string="${" + variable + "}", kwargs={"pool_pre_ping": True}
+        )
     return _sources[uri]
 
 

@@ -151,3 +151,20 @@ def test_a_batch_that_wrote_nothing_passes_without_gx(store: str) -> None:
     assert result.success and result.rows == 0 and result.evaluated == 1
     with psycopg.connect(store) as conn:  # no scratch copy is left behind
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'quality_batch'").fetchone()[0] == 0
+
+
+def test_the_warm_context_survives_its_connections_being_terminated(store: str) -> None:
+    insert(store, "shared.population", _rows(_ids(5), "src:full"))
+    first = batch_quality.validate_batch(store, POPULATION, "src:full", today=TODAY, home=hub_home())
+    assert first.success and first.rows == 5
+    with psycopg.connect(store, autocommit=True) as conn:  # as a restarted server or an operator would
+        ended = conn.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        ).fetchone()[0]
+    assert ended >= 1  # the warm context's pooled connection was among them
+    rows = _rows(_ids(3, start=100), "src:next")
+    rows[0]["name"] = " 张三"
+    insert(store, "shared.population", rows)
+    after = batch_quality.validate_batch(store, POPULATION, "src:next", today=TODAY, home=hub_home())
+    assert after.rows == 3 and after.failed == ["expect_column_values_to_not_match_regex(name)"]

@@ -263,7 +263,7 @@ def _rows(
 
 def _failing(number: str, org: bool) -> str:
     """``number`` (18 characters) with a check character that is certainly wrong."""
-    if len(number) != 18:
+    if len(number) != 18 or not number.isascii():  # e.g. full-width digits: any ASCII last character is wrong
         return number[:-1] + "#"
     body = np.frombuffer(number[:17].encode(), dtype=np.uint8)[None, :]
     right = chr((uscc_check_characters if org else id_check_characters)(body)[0])

@@ -91,3 +91,12 @@ def test_log_as_of_a_day_and_the_next_day_out_of_order() -> None:
     stream, _ = cases.stream(PLAN, -cases.HISTORY_DAYS, 1)
     end = dt.datetime.combine(cases.BASE_DAY + dt.timedelta(days=2), dt.time())
     assert stream.filter(pc.less(stream["ARRIVAL"], end)).num_rows == after.num_rows
+
+
+@pytest.mark.parametrize("org", [False, True])
+def test_an_applicant_number_made_to_fail_stays_failing_whatever_its_characters(org: bool) -> None:
+    full_width = "６４０１０４１９９００１０１００１Ｘ"  # 18 full-width characters: 公安's dirt, picked as an applicant
+    failed = cases._failing(full_width, org)
+    assert len(failed) == 18 and failed[:17] == full_width[:17] and failed[17] not in "0123456789X"
+    valid = "640104199001010010"
+    assert cases._failing(valid, False)[:17] == valid[:17] and cases._failing(valid, False) != valid

@@ -89,7 +89,8 @@ def main() -> None:
         late = conn.execute(
             "INSERT INTO shared.service_case_step SELECT step_no + 10000000, case_no, item_code, item_name, "
             "applicant_type, applicant_name, applicant_id, dept_code, dept_name, channel, step, step_at + interval "
-            "'1 day', promised_days, result, 5, source_updated_at, source_system, 'bench:late', now(), record_hash "
+            "'1 day', promised_days, result, 5, source_updated_at, quality_flags, source_system, 'bench:late', now(), "
+            "record_hash "
             "FROM shared.service_case_step WHERE step = 'BJ' AND step_no % 100 = 0"
         ).rowcount
     with measure("late batch (1% of cases re-evaluated)", late) as m:

@@ -72,6 +72,8 @@ def test_api_serve_prints_its_url_once_listening(module_store: str) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal: a suite started in the background (`cmd &`) hands its children an ignored SIGINT
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     watchdog = threading.Timer(180, proc.kill)  # never hang the suite on a server that stays silent
     watchdog.start()

@@ -35,6 +35,7 @@ with locked(home):
 
 _CHECK = """
 import logging, sys
+from hub.settings import hub_home
 from quality import gx_suites
 from schemas.tables import TABLES
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(created).6f %(name)s %(message)s")

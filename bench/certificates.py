@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.measure import Measurement
+from bench.measure import Measurement, run_main
+from hub.cli_output import echo
 
 RESULTS = Path(__file__).parent / "results"
 CITY_LICENCES = 400_000
@@ -178,7 +179,7 @@ def main() -> None:
         "city_initial_load_minutes_extrapolated": round(city / m.rows_per_second / 60, 1),
         "city_initial_load_minutes_cpu_bound_extrapolated": round(city / cpu_bound / 60, 1),
     }
-    print(
+    echo(
         f"derive: {m.rows_per_second:,.0f}/s ({m.rows_per_second / ceiling:.2f} of the signing ceiling "
         f"{ceiling:,.0f}/s), {1000 * (hub_cpu + db_cpu) / args.certificates:.3f} CPU-s per 1,000 "
         f"(load {load:.1f}); city initial load extrapolated: {city / m.rows_per_second / 60:.1f} min "
@@ -199,4 +200,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

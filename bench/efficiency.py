@@ -15,6 +15,9 @@ import os
 import platform
 from pathlib import Path
 
+from bench.measure import run_main
+from hub.cli_output import echo
+
 RESULTS = Path(__file__).parent / "results"
 START = dt.date(2026, 7, 1)
 
@@ -113,8 +116,8 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"efficiency-{cases}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     for m in results:
-        print(json.dumps(m.to_json(), ensure_ascii=False))
+        echo(json.dumps(m.to_json(), ensure_ascii=False))
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

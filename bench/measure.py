@@ -8,12 +8,15 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from bench.machine import speed
+from hub.cli_output import echo, reserved_stdout
 
 WORK = Path(__file__).parent / ".work"
 _server: psutil.Process | None = None
@@ -55,6 +58,12 @@ def server_cpu_seconds() -> float:
             return after.user + after.system + after.children_user + after.children_system + live
         time.sleep(0.005)
     raise RuntimeError("the server's CPU time could not be read: its backends keep ending")
+
+
+def run_main(main: Callable[[], object]) -> None:
+    """Run a benchmark's ``main`` with stdout kept for its report (pipeline, Airflow and GX logs go to stderr)."""
+    with reserved_stdout():
+        main()
 
 
 def isolate() -> None:
@@ -135,16 +144,21 @@ def write_report(benchmark: str, scale: int, results: list[Measurement], out: Pa
         "scale": scale,
         **extra,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "speed": speed(),
+        },
         "results": [r.to_json() for r in results],
     }
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     width = max(len(r.name) for r in results)
     for r in results:
-        print(
+        echo(
             f"{r.name:<{width}}  {r.rows:>10,} rows  {r.seconds:8.2f} s  {r.rows_per_second:>12,.0f} rows/s  "
             f"cpu {r.cpu_seconds:7.2f} s + server {r.server_cpu_seconds:7.2f} s  peak {r.peak_rss_mb:8.1f} MB"
         )
-    print(f"written {out}")
+    echo(f"written {out}")
     return report

@@ -18,6 +18,9 @@ import os
 import platform
 from pathlib import Path
 
+from bench.measure import run_main
+from hub.cli_output import echo
+
 RESULTS = Path(__file__).parent / "results"
 QUOTA_CEILING = 10_000  # records a second: 20 requests of 500 records
 
@@ -152,9 +155,9 @@ def main() -> None:
     for r in results:
         share = r.get("ratio_to_quota_ceiling")
         ratio = f" ({share} of the quota's {QUOTA_CEILING:,}/s)" if share is not None else ""
-        print(f"{r['name']}: {r['rows']:,} in {r['seconds']} s = {r['rows_per_second']:,}/s{ratio}")
-    print(f"written {path}")
+        echo(f"{r['name']}: {r['rows']:,} in {r['seconds']} s = {r['rows_per_second']:,}/s{ratio}")
+    echo(f"written {path}")
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

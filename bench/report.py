@@ -95,7 +95,12 @@ QUALITY = (
 
 GX's import is its own row: a task process pays it once, before its first check.
 """
-MARKERS = {"peers": "bench:peers", "scaling": "bench:scaling", "quality": "bench:quality"}
+MARKERS = {
+    "machine": "bench:machine",
+    "peers": "bench:peers",
+    "scaling": "bench:scaling",
+    "quality": "bench:quality",
+}
 """README blocks ``<!-- bench:x -->`` ... ``<!-- /bench:x -->`` that ``--readme`` rewrites."""
 
 
@@ -211,6 +216,37 @@ def quality_table(scale: str) -> list[str]:
     return lines
 
 
+def _speed_range(speeds: list[dict[str, float]], key: str) -> str:
+    values = sorted(s[key] for s in speeds if key in s)
+    if not values:
+        return ""
+    low, high = values[0], values[-1]
+    return f"{low:,g}" if low == high else f"{low:,g}–{high:,g}"
+
+
+def machine_table(scales: list[str]) -> list[str]:
+    """Markdown rows: when each suite ran and how fast the machine was (see :mod:`bench.machine`).
+
+    The speeds are the range over the suite's start and end and every result file it wrote; the
+    extract ceiling (the same ADBC read of the same generated rows each time) is the database-side reference.
+    """
+    head = "| suite | date | Python loop, M iterations/s | SHA-256, MiB/s | extract ceiling, rows/s |"
+    lines = [head, "|---|---|---|---|---|"]
+    for scale in scales:
+        suite = json.loads((RESULTS / f"suite-{float(scale):g}.json").read_text())
+        speeds = list((suite.get("machine_speed") or {}).values())
+        for entry in suite["benchmarks"].values():
+            for file in entry.get("results") or _guess_results(entry["command"]):
+                doc = json.loads((RESULTS / file).read_text())
+                if isinstance(doc, dict) and "speed" in doc.get("machine", {}):
+                    speeds.append(doc["machine"]["speed"])
+        ceiling = load_suite(scale).get("population", {}).get(EXTRACT_CEILING)
+        rate = f"{ceiling['rows_per_second']:,} ({ceiling['rows']:,} rows)" if ceiling else ""
+        loop, digest = _speed_range(speeds, "python_loop_mops"), _speed_range(speeds, "sha256_mb_s")
+        lines.append(f"| SCALE={scale} | {str(suite.get('date', ''))[:10]} | {loop} | {digest} | {rate} |")
+    return lines
+
+
 def rewrite_readme(readme: Path, tables: dict[str, list[str]]) -> None:
     """Replace each ``<!-- bench:x -->`` ... ``<!-- /bench:x -->`` block of ``readme`` with its table.
 
@@ -235,7 +271,12 @@ def main() -> None:
     parser.add_argument("--readme", type=Path, help="rewrite the bench blocks of this README instead of printing")
     args = parser.parse_args()
     at = args.peers_at or args.scales[-1]
-    tables = {"peers": peer_table(at), "quality": quality_table(at), "scaling": scaling_table(args.scales)}
+    tables = {
+        "machine": machine_table(args.scales),
+        "peers": peer_table(at),
+        "quality": quality_table(at),
+        "scaling": scaling_table(args.scales),
+    }
     if args.readme:
         rewrite_readme(args.readme, tables)
         print(f"rewrote {', '.join(tables)} in {args.readme}")

@@ -18,6 +18,9 @@ import platform
 import signal
 from pathlib import Path
 
+from bench.measure import run_main
+from hub.cli_output import echo
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -90,8 +93,8 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"rs_social_insurance-{args.persons}.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
-    print(json.dumps(report, ensure_ascii=False, indent=2))
+    echo(json.dumps(report, ensure_ascii=False, indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

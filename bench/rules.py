@@ -23,6 +23,9 @@ import platform
 import re
 from pathlib import Path
 
+from bench.measure import run_main
+from hub.cli_output import echo
+
 RESULTS = Path(__file__).parent / "results"
 TODAY = dt.date(2026, 11, 23)
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -179,10 +182,10 @@ def main() -> None:
         "stages": [r.to_json() for r in results],
     }
     for r in results:
-        print(f"{r.name:16s} {r.seconds:8.3f} s {r.rows_per_second:14,.0f} rows/s  {r.extra}")
+        echo(f"{r.name:16s} {r.seconds:8.3f} s {r.rows_per_second:14,.0f} rows/s  {r.extra}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"rules-{n}.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.machine import speed
 from simulators.city import CITY_PERSONS, RATIOS
 
 RESULTS = Path(__file__).parent / "results"
@@ -50,6 +51,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="run only these benchmarks")
     args = parser.parse_args()
     ran = {}
+    speed_before = speed()
     for name, argv in commands(args.scale).items():
         if args.only and name not in args.only:
             continue
@@ -67,7 +69,12 @@ def main() -> int:
     out = RESULTS / f"suite-{args.scale:g}.json"
     if args.only and out.exists():  # a partial re-run keeps the other benchmarks' entries
         ran = {**json.loads(out.read_text()).get("benchmarks", {}), **ran}
-    summary = {"scale": args.scale, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "benchmarks": ran}
+    summary = {
+        "scale": args.scale,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine_speed": {"before": speed_before, "after": speed()},
+        "benchmarks": ran,
+    }
     out.write_text(json.dumps(summary, indent=2) + "\n")
     return 0 if all(r["exit"] == 0 for r in ran.values()) else 1
 

@@ -11,6 +11,8 @@ import argparse
 import os
 from pathlib import Path
 
+from bench.measure import run_main
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -82,4 +84,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

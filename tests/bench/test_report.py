@@ -199,3 +199,27 @@ def test_certificates_are_compared_with_the_signing_ceiling_and_their_push_with_
         "| 190,000 | 3,000 | gmssl SM2 sign (pure Python, the old path) 100 | 30.00 | 5,000 | 0.60 |"
     )
     assert next(line for line in lines if push in line).endswith("| 200,000 | 9,000 |  |  | 10,000 | 0.90 |")
+
+
+def test_machine_table_gives_each_suites_date_and_the_range_of_its_speed_readings(results: Path) -> None:
+    suite = json.loads((results / "suite-1.json").read_text())
+    suite["date"] = "2026-11-30T01:00:00+00:00"
+    suite["machine_speed"] = {
+        "before": {"python_loop_mops": 14.0, "sha256_mb_s": 1300},
+        "after": {"python_loop_mops": 15.5, "sha256_mb_s": 1300},
+    }
+    _write(results, "suite-1.json", suite)
+    doc = json.loads((results / "population-3000000.json").read_text())
+    doc["machine"] = {"cpus": 2, "speed": {"python_loop_mops": 9.25, "sha256_mb_s": 1350}}
+    _write(results, "population-3000000.json", doc)
+    lines = report.machine_table(["0.1", "1.0"])
+    assert lines[2] == "| SCALE=0.1 |  |  |  | 1,620,000 (300,000 rows) |"  # no readings recorded: blank, not invented
+    assert lines[3] == "| SCALE=1.0 | 2026-11-30 | 9.25–15.5 | 1,300–1,350 | 1,620,000 (3,000,000 rows) |"
+
+
+def test_speed_reports_both_references_as_positive_rates() -> None:
+    from bench.machine import speed
+
+    measured = speed()
+    assert set(measured) == {"python_loop_mops", "sha256_mb_s"}
+    assert measured["python_loop_mops"] > 0 and measured["sha256_mb_s"] > 0

@@ -90,3 +90,17 @@ def test_the_layers_paragraph_names_the_contracts_layers_in_order() -> None:
     text = " ".join(_layout_section()[_layout_section().index(paragraph) :])
     positions = [text.index(f"`{name}/`") for name in ("dags", *bottom)]
     assert positions == sorted(positions), f"the Layers paragraph should name {bottom} in the contract's order"
+
+
+def test_the_command_table_shows_every_hub_command_and_no_other() -> None:
+    import argparse
+
+    from hub.cli import build_parser
+
+    lines = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    start = lines.index("## Command line")
+    block = lines[lines.index("```", start) + 1 :]
+    block = block[: block.index("```")]
+    shown = {m.group(1) for line in block for m in re.finditer(r"(?:^|/ )hub ([a-z]+)", line)}
+    (subparsers,) = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert shown == set(subparsers.choices), "README's command table differs from `hub --help`"

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.measure import Measurement, run_main
+from bench.measure import Measurement, run_main, start_store
 from hub.cli_output import echo
 
 RESULTS = Path(__file__).parent / "results"
@@ -146,7 +146,7 @@ def main() -> None:
     sm2 = sm2_rates(args.sm2)
     licences = max(1, round(args.certificates * CITY_LICENCES / (CITY_LICENCES + CITY_CARDS)))
     cards = args.certificates - licences
-    admin = embedded.start()
+    admin = start_store()
     store = reset_database(admin, "bench_certificates_store")
     migrate(store)
     shared_rows.insert_entities(store, licences)

@@ -15,7 +15,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench.measure import run_main
+from bench.measure import run_main, start_store
 from hub.cli_output import echo
 
 RESULTS = Path(__file__).parent / "results"
@@ -55,11 +55,10 @@ def main() -> None:
 
     from bench.measure import measure
     from hub.efficiency.compute import recompute
-    from hub.store import embedded
     from hub.store.migrate import migrate
     from simulators.database import reset_database
 
-    uri = reset_database(embedded.start(), "bench_efficiency")
+    uri = reset_database(start_store(), "bench_efficiency")
     migrate(uri)
     per_day, days = args.cases_per_day, args.days
     cases = per_day * days

@@ -32,6 +32,15 @@ def watch_server(pid: int) -> None:
     _server = psutil.Process(pid)
 
 
+def start_store() -> str:
+    """Start (or find) the benchmark's embedded server, watch its CPU (:func:`watch_server`); return the admin URI."""
+    from hub.store import embedded
+
+    admin = embedded.start()
+    watch_server(embedded.status().pid)  # type: ignore[arg-type]
+    return admin
+
+
 def server_cpu_seconds() -> float:
     """CPU seconds used so far by the watched server and its backends (ended ones included), 0 when none is watched.
 

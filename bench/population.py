@@ -47,7 +47,7 @@ def main() -> None:
 
 def run(persons: int, seed: int = 640100, *, peers: bool = True, quality: bool = True) -> dict:
     """Run the population benchmark at ``persons`` and write its JSON; return the report."""
-    from bench.measure import isolate, watch_server
+    from bench.measure import isolate, start_store
 
     isolate()
 
@@ -69,8 +69,7 @@ def run(persons: int, seed: int = 640100, *, peers: bool = True, quality: bool =
     from simulators.ga import population
 
     n = persons
-    admin = embedded.start()
-    watch_server(embedded.status().pid)  # type: ignore[arg-type]
+    admin = start_store()
     sock = embedded.socket_dir_of(admin)
     source_uri = reset_database(admin, "bench_sim_ga")
     os.environ["AIRFLOW_CONN_GA_POPULATION"] = postgres_connection_json(sock, "bench_sim_ga")

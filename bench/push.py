@@ -18,7 +18,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench.measure import run_main
+from bench.measure import run_main, start_store
 from hub.cli_output import echo
 
 RESULTS = Path(__file__).parent / "results"
@@ -66,7 +66,7 @@ def main() -> None:
     from simulators.province.faults import FaultConfig
     from simulators.province.provision import provision
 
-    admin = embedded.start()
+    admin = start_store()
     store = reset_database(admin, "bench_push_store")
     migrate(store)
     results = []

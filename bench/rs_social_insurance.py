@@ -18,7 +18,7 @@ import platform
 import signal
 from pathlib import Path
 
-from bench.measure import run_main
+from bench.measure import run_main, start_store
 from hub.cli_output import echo
 
 RESULTS = Path(__file__).parent / "results"
@@ -50,7 +50,7 @@ def main() -> None:
 
     plan = CityPlan(args.persons, args.seed)
     rows = plan.volume("social_insurance")
-    admin = embedded.start()
+    admin = start_store()
     home = hub_home() / "bench-rs"
     results = []
     with measure("generate + load simulator data", rows) as m:

@@ -12,7 +12,7 @@ import argparse
 import os
 from pathlib import Path
 
-from bench.measure import run_main
+from bench.measure import run_main, start_store
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -30,7 +30,6 @@ def main() -> None:
     from bench.measure import measure, write_report
     from hub import registry
     from hub.pipeline import run_ingest
-    from hub.store import embedded
     from hub.store.migrate import migrate
     from simulators.city import CityPlan, entities, persons
     from simulators.database import connection_env, reset_database
@@ -38,7 +37,7 @@ def main() -> None:
     from simulators.zw import cases
 
     plan = CityPlan(args.scale, args.seed)
-    admin = embedded.start()
+    admin = start_store()
     store = reset_database(admin, "bench_store")
     migrate(store)
     results = []

@@ -11,7 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-from bench.measure import run_main
+from bench.measure import run_main, start_store
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -34,7 +34,6 @@ def main() -> None:
     from hub import registry
     from hub.pipeline import run_ingest
     from hub.settings import hub_home
-    from hub.store import embedded
     from hub.store.migrate import migrate
     from schemas.mappings.yb_medical_insurance import HEADER
     from simulators.city import CityPlan
@@ -43,7 +42,7 @@ def main() -> None:
     from simulators.yb.provision import deliver_day, inbox_of, provision
 
     plan = CityPlan(args.scale, args.seed)
-    admin = embedded.start()
+    admin = start_store()
     home = hub_home() / "bench_yb"
     shutil.rmtree(home, ignore_errors=True)
     results = []

@@ -126,3 +126,21 @@ def test_stored_text_with_invisible_characters_or_too_long_fails_its_suite(store
         "expect_column_values_to_not_match_regex(address)",
         "expect_column_values_to_not_match_regex(name)",
     ]
+
+
+def test_the_one_hygiene_pattern_refuses_exactly_what_the_rules_refuse(store: str) -> None:
+    """The stored-data pattern (PostgreSQL's regex engine) against the row rules (RE2 over Arrow), value by value."""
+    from tests.quality.test_rules import ALLOWED_NEIGHBOURS, HYGIENE_CASES, POPULATION, _failed
+    from tests.quality.test_rules import _person as _rules_person
+
+    inside = [ch for chars in HYGIENE_CASES.values() for ch in chars if ch != "\x00"]  # text cannot store NUL
+    names = [f"张{ch}三" for ch in [*inside, *ALLOWED_NEIGHBOURS]]
+    names += [" 张三", "张三 ", "张三\u3000", "\u3000张三", "张Ａ三", "张～三", "张\uff5f三", "张三", "阿依古丽·买买提"]
+    refused = [
+        any(r != "name.too_long" for r in rules)
+        for rules in _failed(POPULATION, [_rules_person(name=n) for n in names])
+    ]
+    with psycopg.connect(store) as conn:
+        matched = [conn.execute("SELECT %s ~ %s", (n, gx_suites.HYGIENE_REGEX)).fetchone()[0] for n in names]
+    assert matched == refused
+    assert sum(refused) == len(inside) + 6  # every forbidden class is represented, and the clean names pass

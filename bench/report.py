@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,13 +111,22 @@ def stages(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["name"]: r for r in rows if isinstance(r, dict) and "rows_per_second" in r}
 
 
-def load_suite(scale: str) -> dict[str, dict[str, dict[str, Any]]]:
-    """Benchmark name -> its stages, for the suite run at ``scale``."""
-    suite = json.loads((RESULTS / f"suite-{float(scale):g}.json").read_text())
-    out: dict[str, dict[str, dict[str, Any]]] = {}
+def _suite(scale: str) -> dict[str, Any]:
+    return json.loads((RESULTS / f"suite-{float(scale):g}.json").read_text())
+
+
+def _result_docs(suite: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(benchmark name, result document) for every result file the suite wrote."""
     for name, entry in suite["benchmarks"].items():
         for file in entry.get("results") or _guess_results(entry["command"]):
-            out.setdefault(name, {}).update(stages(json.loads((RESULTS / file).read_text())))
+            yield name, json.loads((RESULTS / file).read_text())
+
+
+def load_suite(scale: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """Benchmark name -> its stages, for the suite run at ``scale``."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, doc in _result_docs(_suite(scale)):
+        out.setdefault(name, {}).update(stages(doc))
     return out
 
 
@@ -233,14 +243,14 @@ def machine_table(scales: list[str]) -> list[str]:
     head = "| suite | date | Python loop, M iterations/s | SHA-256, MiB/s | extract ceiling, rows/s |"
     lines = [head, "|---|---|---|---|---|"]
     for scale in scales:
-        suite = json.loads((RESULTS / f"suite-{float(scale):g}.json").read_text())
+        suite = _suite(scale)
         speeds = list((suite.get("machine_speed") or {}).values())
-        for entry in suite["benchmarks"].values():
-            for file in entry.get("results") or _guess_results(entry["command"]):
-                doc = json.loads((RESULTS / file).read_text())
-                if isinstance(doc, dict) and "speed" in doc.get("machine", {}):
-                    speeds.append(doc["machine"]["speed"])
-        ceiling = load_suite(scale).get("population", {}).get(EXTRACT_CEILING)
+        ceiling = None
+        for name, doc in _result_docs(suite):
+            if isinstance(doc, dict) and "speed" in doc.get("machine", {}):
+                speeds.append(doc["machine"]["speed"])
+            if name == "population":
+                ceiling = stages(doc).get(EXTRACT_CEILING, ceiling)
         rate = f"{ceiling['rows_per_second']:,} ({ceiling['rows']:,} rows)" if ceiling else ""
         loop, digest = _speed_range(speeds, "python_loop_mops"), _speed_range(speeds, "sha256_mb_s")
         lines.append(f"| SCALE={scale} | {str(suite.get('date', ''))[:10]} | {loop} | {digest} | {rate} |")

@@ -67,7 +67,10 @@ def run_ingest(spec: SourceSpec, run_id: str, *, store: str | None = None, today
     table = mapping.table
     batch_id = batch_id_for(spec.name, run_id)
     started = dt.datetime.now(dt.UTC)
-    try:
+    recorded = ledger.failure_recorded(
+        uri, batch_id=batch_id, source=spec.name, run_id=run_id, target_table=table.qualified_name, started_at=started
+    )
+    with recorded:
         direct = not mapping.derived  # a derivation reads the batch from staging
         with LoadTransaction(uri, table, source=spec.name, batch_id=batch_id, direct_first_load=direct) as tx:
             window = _window(tx.prior(), tx.committed_cursor())
@@ -80,17 +83,6 @@ def run_ingest(spec: SourceSpec, run_id: str, *, store: str | None = None, today
             tx.flush_quarantine()
             faults.checkpoint("load.before_commit")
             _finish(tx, run_id, started, window, staged, merged)
-    except Exception as err:
-        ledger.record_failure(
-            uri,
-            batch_id=batch_id,
-            source=spec.name,
-            run_id=run_id,
-            target_table=table.qualified_name,
-            started_at=started,
-            error=f"{type(err).__name__}: {err}",
-        )
-        raise
     return _report(uri, spec.name, batch_id, staged.drift)
 
 
@@ -163,12 +155,7 @@ def _finish(
     tx: LoadTransaction, run_id: str, started: dt.datetime, window: RunWindow, staged: Staged, merged: MergeCounts
 ) -> None:
     """Write the run's ledger row and, unless it repeats an earlier run, move the cursor; then commit."""
-    counts = {
-        "inserted": merged.inserted,
-        "updated": merged.updated,
-        "unchanged": merged.unchanged,
-        "quarantined": tx.quarantined + merged.superseded,
-    }
+    counts = merged.ledger_counts(tx.quarantined)
     if merged.superseded:
         staged.rule_counts["key.superseded_in_batch"] = merged.superseded
     tx.finish(

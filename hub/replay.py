@@ -191,19 +191,15 @@ def replay(
     started = dt.datetime.now(dt.UTC)
     run_id = "replay:" + started.strftime("%Y%m%dT%H%M%S.%fZ")
     batch_id = f"{spec.name}:{run_id}"
-    try:
+    with ledger.failure_recorded(
+        uri,
+        batch_id=batch_id,
+        source=spec.name,
+        run_id=run_id,
+        target_table=mapping.table.qualified_name,
+        started_at=started,
+    ):
         _replay_rows(uri, mapping, rows, batch_id=batch_id, run_id=run_id, started=started, today=today)
-    except Exception as err:
-        ledger.record_failure(
-            uri,
-            batch_id=batch_id,
-            source=spec.name,
-            run_id=run_id,
-            target_table=mapping.table.qualified_name,
-            started_at=started,
-            error=f"{type(err).__name__}: {err}",
-        )
-        raise
     entry = ledger.get(uri, batch_id)
     assert entry is not None
     return entry
@@ -251,12 +247,7 @@ def _replay_rows(
             run_id=run_id,
             started_at=started,
             extracted=len(rows),
-            counts={
-                "inserted": merged.inserted,
-                "updated": merged.updated,
-                "unchanged": merged.unchanged,
-                "quarantined": unreplayable + int(np.count_nonzero(~passing)) + merged.superseded,
-            },
+            counts=merged.ledger_counts(unreplayable + int(np.count_nonzero(~passing))),
             cursor_from=None,
             cursor_to=None,
             move_cursor=False,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -99,6 +101,26 @@ def record_failure(
             "finished_at = now()",
             (batch_id, source, run_id, target_table, started_at, error[:4000]),
         )
+
+
+@contextmanager
+def failure_recorded(
+    uri: str, *, batch_id: str, source: str, run_id: str, target_table: str, started_at: datetime
+) -> Iterator[None]:
+    """Run the block; if it raises, record the failed attempt (:func:`record_failure`) and re-raise."""
+    try:
+        yield
+    except Exception as err:
+        record_failure(
+            uri,
+            batch_id=batch_id,
+            source=source,
+            run_id=run_id,
+            target_table=target_table,
+            started_at=started_at,
+            error=f"{type(err).__name__}: {err}",
+        )
+        raise
 
 
 def cursor(uri: str, source: str) -> dict[str, Any] | None:

@@ -58,6 +58,15 @@ class MergeCounts:
     unchanged: int
     superseded: int
 
+    def ledger_counts(self, rejected: int = 0) -> dict[str, int]:
+        """The ledger's counts for the batch: superseded rows are quarantined along with the ``rejected`` ones."""
+        return {
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "quarantined": rejected + self.superseded,
+        }
+
 
 def hashed_columns(table: Table) -> list[str]:
     """The columns a row's ``record_hash`` covers: the business columns but the version.

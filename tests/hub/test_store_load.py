@@ -58,12 +58,7 @@ def _finish(tx: LoadTransaction, batch_id: str, extracted: int, counts: load.Mer
         run_id=batch_id,
         started_at=dt.datetime.now(dt.UTC),
         extracted=extracted,
-        counts={
-            "inserted": counts.inserted,
-            "updated": counts.updated,
-            "unchanged": counts.unchanged,
-            "quarantined": counts.superseded,
-        },
+        counts=counts.ledger_counts(),
         cursor_from=None,
         cursor_to=None,
         move_cursor=False,

@@ -243,12 +243,7 @@ def test_market_entity_dirt_lands_under_its_rules(store: str) -> None:
             run_id="test",
             started_at=dt.datetime.now(dt.UTC),
             extracted=data.num_rows,
-            counts={
-                "inserted": merged.inserted,
-                "updated": merged.updated,
-                "unchanged": merged.unchanged,
-                "quarantined": int(rejected.sum()) + merged.superseded,
-            },
+            counts=merged.ledger_counts(int(rejected.sum())),
             cursor_from=None,
             cursor_to=None,
             move_cursor=False,
